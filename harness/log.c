@@ -1,0 +1,144 @@
+/*
+ * log.c - test logs and the calls that fail, skip or stop a test.
+ *
+ * Each message becomes lines in Go's layout, "    file:line: text", with
+ * continuation lines indented four more spaces, and goes to the reporters
+ * at once; a reporter decides whether to show it now or with the result.
+ * A failure reported from inside a cleanup also names that cleanup, so a
+ * report says which one failed (DESIGN.md section 3, rule 8).
+ */
+#include "internal.h"
+#include "../reporters/report.h"
+
+#include <string.h>
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* Appends msg to b in Go's layout; file may be NULL for harness notes. */
+static void decorate(struct deft_buf *b, const char *file, int line,
+                     const char *msg)
+{
+	deft_buf_puts(b, "    ");
+	if (file)
+		deft_buf_printf(b, "%s:%d: ", base_name(file), line);
+	size_t n = strlen(msg);
+	if (n > 0 && msg[n - 1] == '\n')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		if (msg[i] == '\n')
+			deft_buf_puts(b, "\n        ");
+		else
+			deft_buf_putc(b, msg[i]);
+	}
+	deft_buf_putc(b, '\n');
+}
+
+/* Whether a failure at file:line comes from a cleanup other than through
+ * its own registration line (t_defer_check reports there already). */
+static const struct t_cleanup_handle *failing_cleanup(T *t, const char *file,
+                                                     int line)
+{
+	const struct t_cleanup_handle *h = t->in_cleanup;
+	if (h == NULL || !pthread_equal(t->thread, pthread_self()))
+		return NULL;
+	if (file && line == h->line && strcmp(file, h->file) == 0)
+		return NULL;
+	return h;
+}
+
+static void emitv(T *t, const char *file, int line, bool failure,
+                  const char *fmt, va_list ap)
+{
+	struct deft_buf msg = DEFT_BUF_INIT, out = DEFT_BUF_INIT;
+	deft_buf_vprintf(&msg, fmt, ap);
+	const struct t_cleanup_handle *h =
+		failure ? failing_cleanup(t, file, line) : NULL;
+	if (h) {
+		deft_buf_puts(&msg, "\nin cleanup ");
+		if (h->call)
+			deft_call_expr(&msg, h->call);
+		else if (h->what)
+			deft_buf_puts(&msg, h->what);
+		deft_buf_printf(&msg, " registered at %s:%d",
+		                base_name(h->file), h->line);
+	}
+	decorate(&out, file, line, msg.data);
+	deft_report_output(t->id, out.data, out.len);
+	deft_buf_free(&msg);
+	deft_buf_free(&out);
+}
+
+void deft_emit(T *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, file, line, false, fmt, ap);
+	va_end(ap);
+}
+
+void deft_fail_at(T *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, file, line, true, fmt, ap);
+	va_end(ap);
+	deft_mark_failed(t);
+}
+
+void deft_mark_failed(T *t)
+{
+	for (; t; t = t->parent)
+		__atomic_store_n(&t->failed, true, __ATOMIC_RELEASE);
+}
+
+void deft_log(T *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, file, line, false, fmt, ap);
+	va_end(ap);
+}
+
+void deft_error(T *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, file, line, true, fmt, ap);
+	va_end(ap);
+	deft_mark_failed(t);
+}
+
+void deft_fatal(T *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, file, line, true, fmt, ap);
+	va_end(ap);
+	deft_mark_failed(t);
+	deft_stop(t);
+}
+
+void deft_skip(T *t, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, file, line, false, fmt, ap);
+	va_end(ap);
+	__atomic_store_n(&t->skipped, true, __ATOMIC_RELEASE);
+	deft_stop(t);
+}
+
+void t_fail(T *t)
+{
+	deft_mark_failed(t);
+}
+
+void t_failnow(T *t)
+{
+	deft_mark_failed(t);
+	deft_stop(t);
+}

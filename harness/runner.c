@@ -1,0 +1,146 @@
+/*
+ * runner.c - the life of one test: start, body, cleanups, result.
+ *
+ * A test body and each of its cleanups are called through
+ * call_stoppable(), which is where t_fatal and t_skip land: they
+ * siglongjmp back to the innermost stoppable call of their test.  That is
+ * the C analogue of Go's runtime.Goexit; no C++ destructors or other
+ * unwinding is involved.
+ */
+#include "internal.h"
+#include "../reporters/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local T *current;
+static unsigned last_id;
+unsigned deft_failures;
+struct deft_totals deft_totals;
+
+T *deft_current(void)
+{
+	return current;
+}
+
+T *deft_test_new(T *parent, const char *name)
+{
+	T *t = deft_xcalloc(1, sizeof(*t));
+	t->parent = parent;
+	t->name = deft_xstrdup(name);
+	t->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
+	t->depth = parent ? parent->depth + 1 : 0;
+	LIST_INIT(&t->cleanups);
+	pthread_mutex_init(&t->mu, NULL);
+	return t;
+}
+
+void deft_test_free(T *t)
+{
+	deft_names_free(t);
+	deft_arena_free(&t->arena);
+	pthread_mutex_destroy(&t->mu);
+	free(t->name);
+	free(t);
+}
+
+/* Calls fn(t, arg) so that t_fatal and t_skip on t come back here. */
+void deft_call_stoppable(T *t, t_fn *fn, void *arg)
+{
+	sigjmp_buf env;
+	sigjmp_buf *outer = t->exit_to;
+	t->exit_to = &env;
+	if (sigsetjmp(env, 0) == 0)
+		fn(t, arg);
+	t->exit_to = outer;
+}
+
+static enum deft_result result_of(T *t)
+{
+	if (t_failed(t))
+		return DEFT_FAIL;
+	return t_skipped(t) ? DEFT_SKIP : DEFT_PASS;
+}
+
+void deft_test_run(T *t, t_fn *fn, void *arg)
+{
+	T *outer = current;
+	deft_report_start(t->id, t->parent ? t->parent->id : 0, t->name);
+	clock_gettime(CLOCK_MONOTONIC, &t->started);
+	t->thread = pthread_self();
+	current = t;
+	deft_call_stoppable(t, fn, arg);
+	deft_cleanups_run_all(t);
+	current = outer;
+	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
+
+	enum deft_result res = result_of(t);
+	switch (res) {
+	case DEFT_PASS:
+		__atomic_add_fetch(&deft_totals.passed, 1, __ATOMIC_RELAXED);
+		break;
+	case DEFT_FAIL:
+		__atomic_add_fetch(&deft_totals.failed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&deft_failures, 1, __ATOMIC_RELAXED);
+		break;
+	case DEFT_SKIP:
+		__atomic_add_fetch(&deft_totals.skipped, 1, __ATOMIC_RELAXED);
+		break;
+	}
+	deft_report_end(t->id, res, deft_seconds_since(&t->started));
+}
+
+/* Stops a thread that called t_fatal on a test it does not run. */
+static DEFT_NORETURN void stop_foreign_thread(T *t)
+{
+	deft_emit(t, NULL, 0,
+	          "t_fatal/t_skip/t_failnow called on test %s from a thread "
+	          "that does not run it: the test is marked failed and the "
+	          "calling thread exits",
+	          t->name);
+	deft_mark_failed(t);
+	pthread_exit(NULL);
+}
+
+void deft_stop(T *t)
+{
+	if (!pthread_equal(t->thread, pthread_self()) ||
+	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE) ||
+	    current == NULL)
+		stop_foreign_thread(t);
+	T *cur = current;
+	if (cur != t) {
+		/* t is an ancestor of the running subtest: stop the subtest,
+		 * and t when control is back in it (see t_run). */
+		deft_emit(cur, NULL, 0,
+		          "stopped because parent test %s called t_fatal, "
+		          "t_skip or t_failnow", t->name);
+		deft_mark_failed(cur);
+		for (T *p = cur->parent; p && p != t; p = p->parent)
+			p->stop_pending = true;
+		t->stop_pending = true;
+		t = cur;
+	}
+	if (t->exit_to == NULL) {
+		fprintf(stderr, "deft: internal error: test %s stopped with "
+		        "nowhere to return to\n", t->name);
+		abort();
+	}
+	siglongjmp(*t->exit_to, 1);
+}
+
+const char *t_name(T *t)
+{
+	return t->name;
+}
+
+bool t_failed(T *t)
+{
+	return __atomic_load_n(&t->failed, __ATOMIC_ACQUIRE);
+}
+
+bool t_skipped(T *t)
+{
+	return __atomic_load_n(&t->skipped, __ATOMIC_ACQUIRE);
+}

@@ -1,0 +1,494 @@
+/*
+ * deft.h - the public interface of deft, a unit-testing harness for C.
+ *
+ * A test is a C function registered with TEST().  Linking libdeft turns the
+ * program into its own command-line runner (see t_main()).  Every test owns a
+ * last-in, first-out stack of cleanups that runs after the test body and all
+ * of its subtests have finished, however they ended; t_defer() pushes a call
+ * of any C function with its arguments captured at registration.
+ *
+ * The header is organised in sections: tests and results, logging and
+ * failure, cleanups, deferred calls, subtests, assertions, the runner.
+ * Everything public is spelled t_*, T_* or TEST; anything spelled deft_* is
+ * an implementation detail that the macros need and may change.
+ */
+#ifndef DEFT_H
+#define DEFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DEFT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define DEFT_NORETURN __attribute__((noreturn))
+#else
+#define DEFT_PRINTF(f, a)
+#define DEFT_NORETURN
+#endif
+
+/* ------------------------------------------------------------------------
+ * Tests and results
+ * ------------------------------------------------------------------------ */
+
+/* T is the state of one running test or subtest.  It is opaque: every call
+ * takes it as its first argument. */
+typedef struct T T;
+
+/* The shape of every callback deft calls: a subtest body, a cleanup. */
+typedef void t_fn(T *t, void *arg);
+
+/* A registered cleanup, for t_cleanup_cancel() and t_cleanup_run_now(). */
+typedef struct t_cleanup_handle *t_handle;
+
+/* Registration record of one TEST; filled in by the TEST macro. */
+struct deft_test_def {
+	const char *name;
+	void (*fn)(T *t);
+	const char *file;
+	int line;
+};
+void deft_register(struct deft_test_def *def);
+
+/*
+ * TEST(name) - define and register a top-level test.
+ *
+ * Expands to the definition of `void name(T *t)`, registered before main()
+ * runs, so there is no list of tests to maintain.  Tests run sorted by source
+ * file, then by line, which is the order they are written in.
+ */
+#define TEST(name)                                                         \
+	void name(T *t);                                                   \
+	static struct deft_test_def deft_def_##name = {#name, name,        \
+	                                               __FILE__, __LINE__}; \
+	__attribute__((constructor)) static void deft_reg_##name(void)     \
+	{                                                                  \
+		deft_register(&deft_def_##name);                           \
+	}                                                                  \
+	void name(T *t)
+
+/*
+ * t_name() - the full name of the test, "parent/child" for subtests.
+ * RETURNS: a string owned by the test, valid until the test is done.
+ */
+const char *t_name(T *t);
+
+/* t_failed() - whether the test, or one of its subtests, has failed. */
+bool t_failed(T *t);
+
+/* t_skipped() - whether the test has been skipped with t_skip(). */
+bool t_skipped(T *t);
+
+/* ------------------------------------------------------------------------
+ * Logging and failure
+ *
+ * Each of these records the caller's file:line.  Logs are kept with the
+ * test and printed with its result: always with -v, otherwise only when the
+ * test fails.
+ * ------------------------------------------------------------------------ */
+
+/* t_log(t, fmt, ...) - add a line to the test's log. */
+#define t_log(t, ...) deft_log(t, __FILE__, __LINE__, __VA_ARGS__)
+
+/* t_error(t, fmt, ...) - log, mark the test failed, and carry on. */
+#define t_error(t, ...) deft_error(t, __FILE__, __LINE__, __VA_ARGS__)
+
+/*
+ * t_fatal(t, fmt, ...) - log, mark the test failed, and stop it.
+ *
+ * Control leaves the test body (or the cleanup that called it) and returns
+ * to the harness, which still runs the test's cleanups.  Only the thread
+ * that runs the test may stop it; called from any other thread, t_fatal
+ * marks the test failed with a message saying so and ends the calling
+ * thread (as Go's FailNow ends the calling goroutine).
+ */
+#define t_fatal(t, ...) deft_fatal(t, __FILE__, __LINE__, __VA_ARGS__)
+
+/*
+ * t_skip(t, fmt, ...) - log, mark the test skipped, and stop it as
+ * t_fatal() does.  A test that has already failed stays failed.
+ */
+#define t_skip(t, ...) deft_skip(t, __FILE__, __LINE__, __VA_ARGS__)
+
+/* t_fail() - mark the test failed and carry on. */
+void t_fail(T *t);
+
+/* t_failnow() - mark the test failed and stop it, as t_fatal() does. */
+DEFT_NORETURN void t_failnow(T *t);
+
+void deft_log(T *t, const char *file, int line, const char *fmt, ...)
+	DEFT_PRINTF(4, 5);
+void deft_error(T *t, const char *file, int line, const char *fmt, ...)
+	DEFT_PRINTF(4, 5);
+DEFT_NORETURN void deft_fatal(T *t, const char *file, int line,
+                              const char *fmt, ...) DEFT_PRINTF(4, 5);
+DEFT_NORETURN void deft_skip(T *t, const char *file, int line,
+                             const char *fmt, ...) DEFT_PRINTF(4, 5);
+
+/* ------------------------------------------------------------------------
+ * Cleanups
+ *
+ * A test's cleanups run once, last registered first, after the test body
+ * has returned (normally or through t_fatal/t_skip) and after every subtest
+ * has finished and run its own cleanups.  They run on the thread that ran
+ * the body.  A cleanup may register more cleanups; those run next.  A
+ * cleanup that calls t_error fails the test; one that calls t_fatal or
+ * t_skip stops only itself, and the remaining cleanups still run.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * t_cleanup(t, fn, arg) - register fn(t, arg) to run when the test is done.
+ * RETURNS: a handle for t_cleanup_cancel() or t_cleanup_run_now(), valid
+ * until the test is done.
+ */
+#define t_cleanup(t, fn, arg) \
+	deft_cleanup(t, __FILE__, __LINE__, #fn, fn, arg)
+t_handle deft_cleanup(T *t, const char *file, int line, const char *what,
+                      t_fn *fn, void *arg);
+
+/*
+ * t_cleanup_cancel() - remove a registered cleanup without running it.
+ * Cancelling a cleanup that has already run or been cancelled does nothing.
+ */
+void t_cleanup_cancel(T *t, t_handle h);
+
+/*
+ * t_cleanup_run_now() - run a registered cleanup now and remove it, so it
+ * does not run again when the test is done: close early, keep the cleanup
+ * as a safety net for the paths that return before.  A handle that has
+ * already run or been cancelled does nothing.
+ */
+void t_cleanup_run_now(T *t, t_handle h);
+
+/* ------------------------------------------------------------------------
+ * Deferred calls
+ *
+ * t_defer(t, f, args...) registers the call f(args...) as a cleanup.  The
+ * arguments are evaluated now and the call is made later, through libffi.
+ * Up to 12 arguments of any integer, floating or pointer type; the types
+ * are taken from the argument expressions at compile time, as they are for
+ * the variadic arguments of printf, so pass a double as 1.0, not 1.
+ * Returns the cleanup's handle.
+ *
+ * t_defer_check(t, f, args...) does the same and fails the test when the
+ * call returns an error value for its type: a non-zero integer (-1 from
+ * close, EOF from fclose, an error number from pthread_*) or a NULL
+ * pointer.  The failure names the deferred expression, the value and
+ * strerror(errno): the C answer to ignoring the result of close().
+ * ------------------------------------------------------------------------ */
+
+#define t_defer(t, ...) DEFT_DEFER_(t, 0, #__VA_ARGS__, __VA_ARGS__)
+#define t_defer_check(t, ...) DEFT_DEFER_(t, 1, #__VA_ARGS__, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------
+ * Subtests
+ * ------------------------------------------------------------------------ */
+
+/*
+ * t_run() - run fn(sub, arg) as a subtest named "parent/name" and wait for
+ * it, its subtests and its cleanups to finish.
+ *
+ * Names follow Go: white space becomes '_', unprintable bytes are escaped,
+ * and a name used twice under one parent gets a suffix #01, #02, ...  A
+ * subtest that -run or -skip filter out does not run and counts as passed.
+ * A failing subtest marks its parent failed.
+ * RETURNS: true unless the subtest failed.
+ */
+bool t_run(T *t, const char *name, t_fn *fn, void *arg);
+
+/* ------------------------------------------------------------------------
+ * Assertions
+ *
+ * T_EXPECT_* record a failure and carry on, and return whether the check
+ * passed; T_ASSERT_* stop the test as t_fatal() does.  A failure prints
+ * the source expressions, the values and the caller's file:line.
+ *
+ *   T_EXPECT(t, cond)                 cond is true
+ *   T_EXPECT_EQ/NE/LT/LE/GT/GE(t, a, b)
+ *                                     a == b ... a >= b, by type: integers of
+ *                                     any width and signedness compared by
+ *                                     value (-1 < 1u holds), floating point
+ *                                     exactly, C strings (char *) by
+ *                                     content, NULL-safe, other pointers by
+ *                                     address
+ *   T_EXPECT_PTR_EQ/PTR_NE(t, a, b)   pointer identity, also for char *
+ *   T_EXPECT_NULL/NOT_NULL(t, p)      p is (not) NULL
+ *   T_EXPECT_NEAR(t, a, b, tol)       |a - b| <= tol
+ *   T_EXPECT_FLOAT_EQ(t, a, b)        a and b within 4 units in the last
+ *                                     place (as doubles)
+ *   T_EXPECT_MEM_EQ(t, a, b, n)       n bytes equal; a failure shows a hex
+ *                                     dump around the first difference
+ *
+ * and the same with T_ASSERT_ in place of T_EXPECT_.
+ * ------------------------------------------------------------------------ */
+
+#define T_EXPECT(t, c) deft_check_true(t, DEFT_HERE, #c, (c) ? 1 : 0, 0)
+#define T_ASSERT(t, c) deft_check_true(t, DEFT_HERE, #c, (c) ? 1 : 0, 1)
+
+#define T_EXPECT_EQ(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_EQ, #a, #b, a, b, 0)
+#define T_EXPECT_NE(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_NE, #a, #b, a, b, 0)
+#define T_EXPECT_LT(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_LT, #a, #b, a, b, 0)
+#define T_EXPECT_LE(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_LE, #a, #b, a, b, 0)
+#define T_EXPECT_GT(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_GT, #a, #b, a, b, 0)
+#define T_EXPECT_GE(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_GE, #a, #b, a, b, 0)
+#define T_ASSERT_EQ(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_EQ, #a, #b, a, b, 1)
+#define T_ASSERT_NE(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_NE, #a, #b, a, b, 1)
+#define T_ASSERT_LT(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_LT, #a, #b, a, b, 1)
+#define T_ASSERT_LE(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_LE, #a, #b, a, b, 1)
+#define T_ASSERT_GT(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_GT, #a, #b, a, b, 1)
+#define T_ASSERT_GE(t, a, b) \
+	DEFT_CMP_(t, DEFT_OP_GE, #a, #b, a, b, 1)
+
+#define T_EXPECT_PTR_EQ(t, a, b) \
+	DEFT_PTR_(t, DEFT_OP_EQ, #a, #b, a, b, 0)
+#define T_EXPECT_PTR_NE(t, a, b) \
+	DEFT_PTR_(t, DEFT_OP_NE, #a, #b, a, b, 0)
+#define T_ASSERT_PTR_EQ(t, a, b) \
+	DEFT_PTR_(t, DEFT_OP_EQ, #a, #b, a, b, 1)
+#define T_ASSERT_PTR_NE(t, a, b) \
+	DEFT_PTR_(t, DEFT_OP_NE, #a, #b, a, b, 1)
+#define T_EXPECT_NULL(t, p) \
+	DEFT_PTR_(t, DEFT_OP_EQ, #p, "NULL", p, NULL, 0)
+#define T_EXPECT_NOT_NULL(t, p) \
+	DEFT_PTR_(t, DEFT_OP_NE, #p, "NULL", p, NULL, 0)
+#define T_ASSERT_NULL(t, p) \
+	DEFT_PTR_(t, DEFT_OP_EQ, #p, "NULL", p, NULL, 1)
+#define T_ASSERT_NOT_NULL(t, p) \
+	DEFT_PTR_(t, DEFT_OP_NE, #p, "NULL", p, NULL, 1)
+
+#define T_EXPECT_NEAR(t, a, b, tol) \
+	deft_check_near(t, DEFT_HERE, #a, #b, #tol, a, b, tol, 0)
+#define T_ASSERT_NEAR(t, a, b, tol) \
+	deft_check_near(t, DEFT_HERE, #a, #b, #tol, a, b, tol, 1)
+#define T_EXPECT_FLOAT_EQ(t, a, b) \
+	deft_check_ulps(t, DEFT_HERE, #a, #b, a, b, 0)
+#define T_ASSERT_FLOAT_EQ(t, a, b) \
+	deft_check_ulps(t, DEFT_HERE, #a, #b, a, b, 1)
+#define T_EXPECT_MEM_EQ(t, a, b, n) \
+	deft_check_mem(t, DEFT_HERE, #a, #b, a, b, n, 0)
+#define T_ASSERT_MEM_EQ(t, a, b, n) \
+	deft_check_mem(t, DEFT_HERE, #a, #b, a, b, n, 1)
+
+/* ------------------------------------------------------------------------
+ * The runner
+ * ------------------------------------------------------------------------ */
+
+/*
+ * t_main() - run the registered tests as the command line asks and return
+ * the exit status: 0 when every test passed, 1 when one failed, 2 for a
+ * usage error.  libdeft supplies a main() that calls it; a program with a
+ * main() of its own calls it instead.  Run the binary with -h for the flags.
+ */
+int t_main(int argc, char **argv);
+
+/* ------------------------------------------------------------------------
+ * Implementation details the macros above need.
+ * ------------------------------------------------------------------------ */
+
+#define DEFT_HERE __FILE__, __LINE__
+
+enum deft_op { DEFT_OP_EQ, DEFT_OP_NE, DEFT_OP_LT, DEFT_OP_LE, DEFT_OP_GT,
+               DEFT_OP_GE };
+
+/* A value captured for an assertion or a deferred call. */
+enum deft_kind {
+	DEFT_K_BOOL, DEFT_K_CHAR, DEFT_K_SCHAR, DEFT_K_UCHAR, DEFT_K_SHORT,
+	DEFT_K_USHORT, DEFT_K_INT, DEFT_K_UINT, DEFT_K_LONG, DEFT_K_ULONG,
+	DEFT_K_LLONG, DEFT_K_ULLONG, DEFT_K_FLOAT, DEFT_K_DOUBLE,
+	DEFT_K_LDOUBLE, DEFT_K_PTR, DEFT_K_STR, DEFT_K_VOID
+};
+
+struct deft_val {
+	enum deft_kind kind;
+	union {
+		intmax_t i;
+		uintmax_t u;
+		float f;
+		double d;
+		unsigned char ld[sizeof(long double)]; /* memcpy'd */
+		const void *p;
+		const char *s;
+	} v;
+};
+
+bool deft_check_true(T *t, const char *file, int line, const char *expr,
+                     int ok, int fatal);
+bool deft_check_cmp(T *t, const char *file, int line, enum deft_op op,
+                    const char *ea, const char *eb, struct deft_val a,
+                    struct deft_val b, int fatal);
+bool deft_check_near(T *t, const char *file, int line, const char *ea,
+                     const char *eb, const char *etol, long double a,
+                     long double b, long double tol, int fatal);
+bool deft_check_ulps(T *t, const char *file, int line, const char *ea,
+                     const char *eb, double a, double b, int fatal);
+bool deft_check_mem(T *t, const char *file, int line, const char *ea,
+                    const char *eb, const void *a, const void *b, size_t n,
+                    int fatal);
+t_handle deft_defer(T *t, const char *file, int line, const char *expr,
+                    int check, void (*fn)(void), enum deft_kind ret,
+                    int nargs, const struct deft_val *args);
+
+#ifdef __cplusplus
+} /* extern "C" */
+
+/* C++ has no _Generic: overloads capture the same kinds for assertions.
+ * t_defer is C only; in C++ pass a lambda to t_cleanup. */
+static inline deft_val deft_v_(deft_kind k)
+{ deft_val v; v.kind = k; v.v.u = 0; return v; }
+#define DEFT_V_(type, K, field)                                           \
+	static inline deft_val deft_val_of(type x)                        \
+	{ deft_val v = deft_v_(K); v.v.field = x; return v; }
+DEFT_V_(bool, DEFT_K_BOOL, u)
+DEFT_V_(char, DEFT_K_CHAR, i)
+DEFT_V_(signed char, DEFT_K_SCHAR, i)
+DEFT_V_(unsigned char, DEFT_K_UCHAR, u)
+DEFT_V_(short, DEFT_K_SHORT, i)
+DEFT_V_(unsigned short, DEFT_K_USHORT, u)
+DEFT_V_(int, DEFT_K_INT, i)
+DEFT_V_(unsigned, DEFT_K_UINT, u)
+DEFT_V_(long, DEFT_K_LONG, i)
+DEFT_V_(unsigned long, DEFT_K_ULONG, u)
+DEFT_V_(long long, DEFT_K_LLONG, i)
+DEFT_V_(unsigned long long, DEFT_K_ULLONG, u)
+DEFT_V_(float, DEFT_K_FLOAT, f)
+DEFT_V_(double, DEFT_K_DOUBLE, d)
+DEFT_V_(char *, DEFT_K_STR, s)
+DEFT_V_(const char *, DEFT_K_STR, s)
+DEFT_V_(const volatile void *, DEFT_K_PTR, p)
+#undef DEFT_V_
+static inline deft_val deft_val_of(long double x)
+{
+	deft_val v = deft_v_(DEFT_K_LDOUBLE);
+	__builtin_memcpy(v.v.ld, &x, sizeof(x));
+	return v;
+}
+static inline deft_val deft_val_of(decltype(nullptr))
+{ return deft_v_(DEFT_K_PTR); }
+#define DEFT_VAL(x) deft_val_of(x)
+#define DEFT_PTRVAL(x) deft_val_of((const volatile void *)(x))
+#define DEFT_DEFER_(t, check, text, ...) \
+	static_assert(false && check, "t_defer is C only: use t_cleanup")
+#else /* C */
+
+static inline struct deft_val deft_val_i(enum deft_kind k, intmax_t x)
+{ struct deft_val v = {k, {0}}; v.v.i = x; return v; }
+static inline struct deft_val deft_val_u(enum deft_kind k, uintmax_t x)
+{ struct deft_val v = {k, {0}}; v.v.u = x; return v; }
+static inline struct deft_val deft_val_f(float x)
+{ struct deft_val v = {DEFT_K_FLOAT, {0}}; v.v.f = x; return v; }
+static inline struct deft_val deft_val_d(double x)
+{ struct deft_val v = {DEFT_K_DOUBLE, {0}}; v.v.d = x; return v; }
+static inline struct deft_val deft_val_ld(long double x)
+{
+	struct deft_val v = {DEFT_K_LDOUBLE, {0}};
+	__builtin_memcpy(v.v.ld, &x, sizeof(x));
+	return v;
+}
+static inline struct deft_val deft_val_s(const char *x)
+{ struct deft_val v = {DEFT_K_STR, {0}}; v.v.s = x; return v; }
+static inline struct deft_val deft_val_p(const volatile void *x)
+{ struct deft_val v = {DEFT_K_PTR, {0}}; v.v.p = (const void *)x; return v; }
+
+/* The kind of an expression, from its type; x is not evaluated. */
+#define DEFT_KIND(x) _Generic((x),                                        \
+	_Bool: DEFT_K_BOOL, char: DEFT_K_CHAR, signed char: DEFT_K_SCHAR,  \
+	unsigned char: DEFT_K_UCHAR, short: DEFT_K_SHORT,                  \
+	unsigned short: DEFT_K_USHORT, int: DEFT_K_INT,                    \
+	unsigned: DEFT_K_UINT, long: DEFT_K_LONG, unsigned long: DEFT_K_ULONG, \
+	long long: DEFT_K_LLONG, unsigned long long: DEFT_K_ULLONG,        \
+	float: DEFT_K_FLOAT, double: DEFT_K_DOUBLE,                        \
+	long double: DEFT_K_LDOUBLE, char *: DEFT_K_STR,                   \
+	const char *: DEFT_K_STR, default: DEFT_K_PTR)
+
+/* Capture x (evaluated once) with its kind. */
+#define DEFT_VAL(x) _Generic((x),                                         \
+	_Bool: deft_val_u, char: deft_val_i, signed char: deft_val_i,      \
+	unsigned char: deft_val_u, short: deft_val_i,                      \
+	unsigned short: deft_val_u, int: deft_val_i, unsigned: deft_val_u, \
+	long: deft_val_i, unsigned long: deft_val_u, long long: deft_val_i,\
+	unsigned long long: deft_val_u, float: deft_val_f1,                \
+	double: deft_val_d1, long double: deft_val_ld1, char *: deft_val_s1,\
+	const char *: deft_val_s1, default: deft_val_p1)(DEFT_KIND(x), x)
+static inline struct deft_val deft_val_f1(enum deft_kind k, float x)
+{ (void)k; return deft_val_f(x); }
+static inline struct deft_val deft_val_d1(enum deft_kind k, double x)
+{ (void)k; return deft_val_d(x); }
+static inline struct deft_val deft_val_ld1(enum deft_kind k, long double x)
+{ (void)k; return deft_val_ld(x); }
+static inline struct deft_val deft_val_s1(enum deft_kind k, const char *x)
+{ (void)k; return deft_val_s(x); }
+static inline struct deft_val deft_val_p1(enum deft_kind k,
+                                          const volatile void *x)
+{ (void)k; return deft_val_p(x); }
+#define DEFT_PTRVAL(x) deft_val_p(x)
+
+#define DEFT_RETKIND_(call)                                                \
+	__builtin_choose_expr(                                             \
+		__builtin_types_compatible_p(__typeof__(call), void),      \
+		DEFT_K_VOID, DEFT_KIND(DEFT_NONVOID_(call)))
+/* A value of call's type that does not need call to be non-void. */
+#define DEFT_NONVOID_(call)                                                \
+	(*(__typeof__(__builtin_choose_expr(                               \
+		__builtin_types_compatible_p(__typeof__(call), void), 0,   \
+		call)) *)0)
+#define DEFT_FNPTR_(f) ((void (*)(void))(f))
+#define DEFT_ARGS_(...) ((const struct deft_val[]){__VA_ARGS__})
+
+/* Argument counting and mapping, for up to 12 deferred arguments. */
+#define DEFT_NARG_(...) DEFT_NARG_N_(__VA_ARGS__, 12, 11, 10, 9, 8, 7, 6,  \
+	5, 4, 3, 2, 1, 0, _)
+#define DEFT_NARG_N_(_f, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11,    \
+	_12, n, ...) n
+#define DEFT_CAT_(a, b) DEFT_CAT2_(a, b)
+#define DEFT_CAT2_(a, b) a##b
+#define DEFT_FIRST_(f, ...) f
+#define DEFT_MAP_(...) DEFT_CAT_(DEFT_MAP_, DEFT_NARG_(__VA_ARGS__))(__VA_ARGS__)
+#define DEFT_MAP_0(f) DEFT_VAL(0)
+#define DEFT_MAP_1(f, a) DEFT_VAL(a)
+#define DEFT_MAP_2(f, a, ...) DEFT_VAL(a), DEFT_MAP_1(f, __VA_ARGS__)
+#define DEFT_MAP_3(f, a, ...) DEFT_VAL(a), DEFT_MAP_2(f, __VA_ARGS__)
+#define DEFT_MAP_4(f, a, ...) DEFT_VAL(a), DEFT_MAP_3(f, __VA_ARGS__)
+#define DEFT_MAP_5(f, a, ...) DEFT_VAL(a), DEFT_MAP_4(f, __VA_ARGS__)
+#define DEFT_MAP_6(f, a, ...) DEFT_VAL(a), DEFT_MAP_5(f, __VA_ARGS__)
+#define DEFT_MAP_7(f, a, ...) DEFT_VAL(a), DEFT_MAP_6(f, __VA_ARGS__)
+#define DEFT_MAP_8(f, a, ...) DEFT_VAL(a), DEFT_MAP_7(f, __VA_ARGS__)
+#define DEFT_MAP_9(f, a, ...) DEFT_VAL(a), DEFT_MAP_8(f, __VA_ARGS__)
+#define DEFT_MAP_10(f, a, ...) DEFT_VAL(a), DEFT_MAP_9(f, __VA_ARGS__)
+#define DEFT_MAP_11(f, a, ...) DEFT_VAL(a), DEFT_MAP_10(f, __VA_ARGS__)
+#define DEFT_MAP_12(f, a, ...) DEFT_VAL(a), DEFT_MAP_11(f, __VA_ARGS__)
+
+/* The call expression f(args...) for type derivation only: never run. */
+#define DEFT_CALL_(f, ...) f(__VA_ARGS__)
+
+#define DEFT_DEFER_(t, check, text, ...)                                   \
+	deft_defer(t, __FILE__, __LINE__, text, check,                     \
+	           DEFT_FNPTR_(DEFT_FIRST_(__VA_ARGS__, _)),               \
+	           DEFT_RETKIND_(DEFT_CALL_(__VA_ARGS__)),                 \
+	           DEFT_NARG_(__VA_ARGS__), DEFT_ARGS_(DEFT_MAP_(__VA_ARGS__)))
+#endif /* C */
+
+
+/* The expression texts are taken by the outermost macros, before their
+ * arguments are expanded: a report shows NULL, not ((void *)0). */
+#define DEFT_CMP_(t, op, ea, eb, a, b, fatal)                              \
+	deft_check_cmp(t, DEFT_HERE, op, ea, eb, DEFT_VAL(a), DEFT_VAL(b), fatal)
+#define DEFT_PTR_(t, op, ea, eb, a, b, fatal)                              \
+	deft_check_cmp(t, DEFT_HERE, op, ea, eb, DEFT_PTRVAL(a),           \
+	               DEFT_PTRVAL(b), fatal)
+
+#endif /* DEFT_H */

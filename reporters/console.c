@@ -1,0 +1,161 @@
+/*
+ * console.c - Go's console format.
+ *
+ * With -v:  "=== RUN   name" when a test starts, its log lines as they
+ * come, and "--- PASS: name (0.01s)" when it ends.  Without -v only failures
+ * are printed, each result line followed by the test's logs.  As in Go, a
+ * subtest's result line is kept with its parent and printed, indented one
+ * level, after the parent's own result line; logs are indented by depth.
+ *
+ * Open tests are kept in a list, newest first: in a sequential run the test
+ * looked up is nearly always the newest, so no index is needed.
+ */
+#include "report.h"
+#include "../harness/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct open_test {
+	unsigned id;
+	struct open_test *parent;
+	char *name;
+	struct deft_buf out;          /* held back for the result line */
+	struct open_test *next;
+};
+
+struct console {
+	struct deft_reporter r;
+	bool verbose;
+	bool colour;
+	struct open_test *open;
+};
+
+static struct open_test *find(struct console *c, unsigned id)
+{
+	for (struct open_test *o = c->open; o; o = o->next)
+		if (o->id == id)
+			return o;
+	return NULL;
+}
+
+static void console_note(struct deft_reporter *r, const char *text)
+{
+	(void)r;
+	fputs(text, stdout);
+	fflush(stdout);
+}
+
+static void console_start(struct deft_reporter *r, unsigned id,
+                          unsigned parent, const char *name)
+{
+	struct console *c = (struct console *)r;
+	struct open_test *o = deft_xcalloc(1, sizeof(*o));
+	o->id = id;
+	o->parent = parent ? find(c, parent) : NULL;
+	o->name = deft_xstrdup(name);
+	o->next = c->open;
+	c->open = o;
+	if (c->verbose)
+		printf("=== RUN   %s\n", name);
+}
+
+static void console_output(struct deft_reporter *r, unsigned id,
+                           const char *text, size_t n)
+{
+	struct console *c = (struct console *)r;
+	struct open_test *o = find(c, id);
+	if (c->verbose || o == NULL)
+		fwrite(text, 1, n, stdout);
+	else
+		deft_buf_add(&o->out, text, n);
+}
+
+static const char *result_word(enum deft_result res)
+{
+	switch (res) {
+	case DEFT_PASS:
+		return "PASS";
+	case DEFT_FAIL:
+		return "FAIL";
+	case DEFT_SKIP:
+		return "SKIP";
+	}
+	return "?";
+}
+
+static const char *result_colour(enum deft_result res)
+{
+	switch (res) {
+	case DEFT_PASS:
+		return "\033[32m";
+	case DEFT_FAIL:
+		return "\033[31m";
+	case DEFT_SKIP:
+		return "\033[33m";
+	}
+	return "";
+}
+
+static void unlink_open(struct console *c, struct open_test *o)
+{
+	for (struct open_test **p = &c->open; *p; p = &(*p)->next)
+		if (*p == o) {
+			*p = o->next;
+			break;
+		}
+	deft_buf_free(&o->out);
+	free(o->name);
+	free(o);
+}
+
+static void console_end(struct deft_reporter *r, unsigned id,
+                        enum deft_result res, double elapsed)
+{
+	struct console *c = (struct console *)r;
+	struct open_test *o = find(c, id);
+	if (o == NULL)
+		return;
+	if (res == DEFT_FAIL || c->verbose) {
+		struct deft_buf line = DEFT_BUF_INIT;
+		deft_buf_printf(&line, "%s--- %s:%s %s (%.2fs)\n",
+		                c->colour ? result_colour(res) : "",
+		                result_word(res), c->colour ? "\033[0m" : "",
+		                o->name, elapsed);
+		deft_buf_add(&line, o->out.data, o->out.len);
+		if (o->parent)
+			deft_buf_indent(&o->parent->out, line.data, line.len,
+			                "    ");
+		else
+			fwrite(line.data, 1, line.len, stdout);
+		deft_buf_free(&line);
+	}
+	if (o->parent == NULL)
+		fflush(stdout);
+	unlink_open(c, o);
+}
+
+static void console_finish(struct deft_reporter *r,
+                           const struct deft_totals *tot)
+{
+	(void)r;
+	if (tot->passed + tot->failed + tot->skipped == 0)
+		puts("deft: warning: no tests to run");
+	puts(tot->failed ? "FAIL" : "PASS");
+	printf("%lu passed, %lu failed, %lu skipped\n", tot->passed,
+	       tot->failed, tot->skipped);
+	fflush(stdout);
+}
+
+struct deft_reporter *deft_console_new(bool verbose, bool colour)
+{
+	struct console *c = deft_xcalloc(1, sizeof(*c));
+	c->r.note = console_note;
+	c->r.start = console_start;
+	c->r.output = console_output;
+	c->r.end = console_end;
+	c->r.finish = console_finish;
+	c->verbose = verbose;
+	c->colour = colour;
+	return &c->r;
+}
