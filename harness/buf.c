@@ -51,8 +51,11 @@ void deft_buf_grow(struct deft_buf *b, size_t extra)
 
 void deft_buf_add(struct deft_buf *b, const void *p, size_t n)
 {
+	if (n == 0 && b->data != NULL)
+		return;
 	deft_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

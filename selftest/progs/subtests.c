@@ -38,8 +38,8 @@ TEST(nested)
 {
 	t_run(t, "one", middle, NULL);
 	bool ok = t_run(t, "two", middle, "fail");
-	t_log(t, "t_run(two) returned %s; parent failed: %s",
-	      ok ? "true" : "false", t_failed(t) ? "yes" : "no");
+	const char *failed = t_failed(t) ? "yes" : "no";
+	t_log(t, "t_run(two) returned %s; parent failed: %s", ok ? "true" : "false", failed);
 	t_run(t, "three", middle, NULL);
 }
 

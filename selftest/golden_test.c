@@ -1,0 +1,252 @@
+/*
+ * golden_test.c - runs the programs in progs/ as children and compares what
+ * they print, and their exit status, with the files in golden/.
+ *
+ * This is how behaviour that must fail is tested: a failing cleanup, a
+ * fatal in a subtest, a usage error.  Durations are normalised to (0.00s).
+ * Set DEFT_UPDATE_GOLDEN=1 to rewrite the golden files from the output.
+ * The programs are found next to this binary (progs/), the golden files in
+ * the source tree (DEFT_SOURCE_DIR, else three levels above this binary).
+ */
+#define _GNU_SOURCE
+#include <deft.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <regex.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct golden {
+	const char *name;
+	const char *prog;
+	const char *args[8];
+};
+
+static const struct golden cases[] = {
+	{"cleanup_order", "cleanup_order", {"-v"}},
+	{"failures", "failures", {0}},
+	{"failures_verbose", "failures", {"-v"}},
+	{"subtests", "subtests", {"-v"}},
+	{"run_by_level", "subtests", {"-v", "-run", "nested/t/y"}},
+	{"run_alternatives", "subtests", {"-v", "-run", "first|third"}},
+	{"run_partial_match", "subtests", {"-run", "names/dup"}},
+	{"skip_by_level", "subtests", {"-v", "-skip", "names|nested/two/"}},
+	{"count", "subtests", {"-v", "-run", "^first$", "-count", "3"}},
+	{"shuffle_seed", "subtests",
+	 {"-v", "-run", "^(first|second|third)$", "-shuffle", "42"}},
+	{"failfast", "subtests", {"-failfast"}},
+	{"list_all", "subtests", {"-list", "."}},
+	{"list_filtered", "subtests", {"-list", "^n"}},
+	{"no_tests_to_run", "subtests", {"-run", "^nothing$"}},
+	{"go_flag_syntax", "subtests", {"-test.run=^first$", "--v=true"}},
+	{"help", "subtests", {"-h"}},
+	{"usage_unknown_flag", "subtests", {"-bogus"}},
+	{"usage_missing_value", "subtests", {"-run"}},
+	{"usage_bad_regexp", "subtests", {"-run", "ok/[z"}},
+	{"usage_bad_list_regexp", "subtests", {"-list", "("}},
+	{"usage_bad_count", "subtests", {"-count", "0"}},
+	{"usage_bad_shuffle", "subtests", {"-shuffle", "sometimes"}},
+	{"usage_bad_bool", "subtests", {"-v=maybe"}},
+	{"usage_argument", "subtests", {"extra"}},
+	{"own_main", "own_main", {"-v"}},
+	{"shared_library", "shared", {"-v"}},
+};
+
+static char *self_dir(void)
+{
+	static char dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n < 0)
+		return NULL;
+	dir[n] = '\0';
+	*strrchr(dir, '/') = '\0';
+	return dir;
+}
+
+/* Reads both pipes to the end without letting either fill up. */
+static void drain(int out, int err, char **obuf, size_t *olen, char **ebuf,
+                  size_t *elen)
+{
+	FILE *o = open_memstream(obuf, olen), *e = open_memstream(ebuf, elen);
+	struct pollfd p[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+	int open_fds = 2;
+	while (open_fds > 0) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			char buf[4096];
+			ssize_t n = read(p[i].fd, buf, sizeof(buf));
+			if (n > 0) {
+				fwrite(buf, 1, (size_t)n, i ? e : o);
+			} else if (n == 0 || errno != EINTR) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	fclose(o);
+	fclose(e);
+}
+
+/* Replaces each (1.23s) with (0.00s). */
+static void normalise_durations(char *s)
+{
+	regex_t re;
+	regcomp(&re, "\\([0-9]+\\.[0-9][0-9]s\\)", REG_EXTENDED);
+	regmatch_t m;
+	char *p = s;
+	while (regexec(&re, p, 1, &m, 0) == 0) {
+		char *start = p + m.rm_so;
+		size_t len = (size_t)(m.rm_eo - m.rm_so);
+		memmove(start + 7, start + len, strlen(start + len) + 1);
+		memcpy(start, "(0.00s)", 7);
+		p = start + 7;
+	}
+	regfree(&re);
+}
+
+/* Runs the case's program; returns what the golden file should hold. */
+static char *run_case(T *t, const struct golden *g)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/progs/%s", self_dir(), g->prog);
+	char *argv[10] = {(char *)g->prog};
+	for (int i = 0; g->args[i]; i++)
+		argv[i + 1] = (char *)g->args[i];
+
+	int out[2], err[2];
+	T_ASSERT_EQ(t, pipe2(out, O_CLOEXEC), 0);
+	T_ASSERT_EQ(t, pipe2(err, O_CLOEXEC), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	pid_t pid;
+	int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	close(err[1]);
+	if (rc != 0) {
+		close(out[0]);
+		close(err[0]);
+		t_fatal(t, "cannot run %s: %s", path, strerror(rc));
+	}
+	char *o, *e;
+	size_t olen, elen;
+	drain(out[0], err[0], &o, &olen, &e, &elen);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	char *result;
+	size_t rlen;
+	FILE *r = open_memstream(&result, &rlen);
+	fprintf(r, "$ %s", g->prog);
+	for (int i = 0; g->args[i]; i++)
+		fprintf(r, " %s", g->args[i]);
+	if (WIFEXITED(status))
+		fprintf(r, "\nexit status %d\n", WEXITSTATUS(status));
+	else
+		fprintf(r, "\nkilled by signal %d\n", WTERMSIG(status));
+	fprintf(r, "--- stdout\n%s--- stderr\n%s", o, e);
+	fclose(r);
+	free(o);
+	free(e);
+	normalise_durations(result);
+	return result;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&data, &len);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return data;
+}
+
+static void write_file(T *t, const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	T_ASSERT_NOT_NULL(t, f);
+	fputs(data, f);
+	T_EXPECT_EQ(t, fclose(f), 0);
+}
+
+/* Shows how got differs from the golden file, with diff -u. */
+static void report_difference(T *t, const char *golden, const char *got)
+{
+	char tmp[] = "/tmp/deft-golden-XXXXXX";
+	int fd = mkstemp(tmp);
+	T_ASSERT_GE(t, fd, 0);
+	t_defer(t, unlink, tmp);
+	T_ASSERT_EQ(t, write(fd, got, strlen(got)), (ssize_t)strlen(got));
+	close(fd);
+	char cmd[PATH_MAX * 2 + 32];
+	snprintf(cmd, sizeof(cmd), "diff -u '%s' '%s' 2>&1", golden, tmp);
+	FILE *p = popen(cmd, "r");
+	T_ASSERT_NOT_NULL(t, p);
+	char *diff = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&diff, &len);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		fwrite(buf, 1, n, m);
+	pclose(p);
+	fclose(m);
+	t_error(t, "output differs from %s (DEFT_UPDATE_GOLDEN=1 rewrites "
+	        "it):\n%s", golden, diff);
+	free(diff);
+}
+
+static void golden_case(T *t, void *arg)
+{
+	const struct golden *g = arg;
+	const char *src = getenv("DEFT_SOURCE_DIR");
+	char golden[PATH_MAX + 64];
+	if (src)
+		snprintf(golden, sizeof(golden), "%s/selftest/golden/%s.txt",
+		         src, g->name);
+	else
+		snprintf(golden, sizeof(golden),
+		         "%s/../../../selftest/golden/%s.txt", self_dir(),
+		         g->name);
+	char *got = run_case(t, g);
+	t_defer(t, free, got);
+	if (getenv("DEFT_UPDATE_GOLDEN")) {
+		write_file(t, golden, got);
+		return;
+	}
+	char *want = read_file(golden);
+	if (want == NULL)
+		t_fatal(t, "cannot read %s: %s", golden, strerror(errno));
+	t_defer(t, free, want);
+	if (strcmp(want, got) != 0)
+		report_difference(t, golden, got);
+}
+
+TEST(golden)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		t_run(t, cases[i].name, golden_case, (void *)&cases[i]);
+}
