@@ -12,19 +12,27 @@
 
 struct deft_arena_chunk {
 	struct deft_arena_chunk *next;
+	size_t size;
 	max_align_t data[];
 };
 
-enum { CHUNK_SIZE = 4096 - sizeof(struct deft_arena_chunk) };
+/* Chunks double from 4 KiB to 64 KiB: a test with one cleanup costs one
+ * small allocation, one with a million costs few. */
+enum { FIRST_CHUNK = 4096, LAST_CHUNK = 64 << 10 };
 
 void *deft_arena_alloc(struct deft_arena *a, size_t size)
 {
 	size = (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
 	if (size > a->left) {
-		size_t n = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+		size_t n = a->chunks ? a->chunks->size * 2 : FIRST_CHUNK;
+		if (n > LAST_CHUNK)
+			n = LAST_CHUNK;
+		if (n < size)
+			n = size;
 		struct deft_arena_chunk *c =
 			deft_xmalloc(sizeof(*c) + n);
 		c->next = a->chunks;
+		c->size = n;
 		a->chunks = c;
 		a->next = (char *)c->data;
 		a->left = n;
