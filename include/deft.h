@@ -347,7 +347,9 @@ t_handle deft_defer(T *t, const char *file, int line, const char *expr,
 } /* extern "C" */
 
 /* C++ has no _Generic: overloads capture the same kinds for assertions.
- * t_defer is C only; in C++ pass a lambda to t_cleanup. */
+ * t_defer is C only; in C++ pass a lambda without captures to t_cleanup:
+ *   auto close_it = [](T *t, void *fd) { ... };
+ *   t_cleanup(t, close_it, fd);                                        */
 static inline deft_val deft_v_(deft_kind k)
 { deft_val v; v.kind = k; v.v.u = 0; return v; }
 #define DEFT_V_(type, K, field)                                           \
@@ -369,8 +371,13 @@ DEFT_V_(float, DEFT_K_FLOAT, f)
 DEFT_V_(double, DEFT_K_DOUBLE, d)
 DEFT_V_(char *, DEFT_K_STR, s)
 DEFT_V_(const char *, DEFT_K_STR, s)
-DEFT_V_(const volatile void *, DEFT_K_PTR, p)
 #undef DEFT_V_
+static inline deft_val deft_val_of(const volatile void *x)
+{
+	deft_val v = deft_v_(DEFT_K_PTR);
+	v.v.p = const_cast<const void *>(x);
+	return v;
+}
 static inline deft_val deft_val_of(long double x)
 {
 	deft_val v = deft_v_(DEFT_K_LDOUBLE);

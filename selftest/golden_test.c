@@ -59,6 +59,7 @@ static const struct golden cases[] = {
 	{"usage_argument", "subtests", {"extra"}},
 	{"own_main", "own_main", {"-v"}},
 	{"shared_library", "shared", {"-v"}},
+	{"cxx", "cxx", {"-v"}},
 };
 
 static char *self_dir(void)
