@@ -108,13 +108,6 @@ void deft_buf_indent(struct deft_buf *b, const char *s, size_t n,
 	}
 }
 
-void deft_buf_reset(struct deft_buf *b)
-{
-	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
-}
-
 void deft_buf_free(struct deft_buf *b)
 {
 	free(b->data);

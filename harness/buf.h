@@ -33,7 +33,6 @@ void deft_buf_vprintf(struct deft_buf *b, const char *fmt, va_list ap);
 /* Appends s with each line prefixed by indent (not after a final '\n'). */
 void deft_buf_indent(struct deft_buf *b, const char *s, size_t n,
                      const char *indent);
-void deft_buf_reset(struct deft_buf *b);
 void deft_buf_free(struct deft_buf *b);
 /* Gives the data away (the caller frees it); b is left empty. */
 char *deft_buf_take(struct deft_buf *b);

@@ -168,11 +168,9 @@ static char *run_case(T *t, const struct golden *g)
 	return result;
 }
 
-static char *read_file(const char *path)
+/* Reads f to the end into a new string. */
+static char *slurp(FILE *f)
 {
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return NULL;
 	char *data = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&data, &len);
@@ -180,8 +178,17 @@ static char *read_file(const char *path)
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		fwrite(buf, 1, n, m);
-	fclose(f);
 	fclose(m);
+	return data;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	char *data = slurp(f);
+	fclose(f);
 	return data;
 }
 
@@ -206,15 +213,8 @@ static void report_difference(T *t, const char *golden, const char *got)
 	snprintf(cmd, sizeof(cmd), "diff -u '%s' '%s' 2>&1", golden, tmp);
 	FILE *p = popen(cmd, "r");
 	T_ASSERT_NOT_NULL(t, p);
-	char *diff = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&diff, &len);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		fwrite(buf, 1, n, m);
+	char *diff = slurp(p);
 	pclose(p);
-	fclose(m);
 	t_error(t, "output differs from %s (DEFT_UPDATE_GOLDEN=1 rewrites "
 	        "it):\n%s", golden, diff);
 	free(diff);
