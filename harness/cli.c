@@ -266,6 +266,8 @@ static void run_tests(void)
 			if (!deft_selected(order[i]->name))
 				continue;
 			T *t = deft_test_new(NULL, order[i]->name);
+			t->file = order[i]->file;
+			t->line = order[i]->line;
 			deft_test_run(t, call_top_level, order[i]);
 			deft_test_free(t);
 		}
@@ -283,7 +285,6 @@ static bool use_colour(void)
 
 int t_main(int argc, char **argv)
 {
-	(void)argc;
 	struct flag_state st = {argv[0] ? argv[0] : "test", NULL, false};
 	deft_opt = (struct deft_options){.count = 1};
 	if (parse_flags(&st, argv))
@@ -295,9 +296,13 @@ int t_main(int argc, char **argv)
 	if (st.list)
 		return list_tests(st.list);
 	deft_report_add(deft_console_new(deft_opt.verbose, use_colour()));
+	struct deft_run_info run = {argc, argv, deft_base_name(st.prog),
+	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
+	clock_gettime(CLOCK_REALTIME, &run.started);
+	deft_report_begin(&run);
 	run_tests();
-	deft_report_finish(&deft_totals);
+	bool written = deft_report_finish(&deft_totals);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
-	return deft_totals.failed ? 1 : 0;
+	return deft_totals.failed || !written ? 1 : 0;
 }

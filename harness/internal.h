@@ -65,6 +65,8 @@ struct deft_names;                  /* subtest.c: names used under a test */
 struct T {
 	T *parent;
 	char *name;                 /* full name, "top/sub/subsub" */
+	const char *file;           /* where TEST() is; NULL for subtests */
+	int line;
 	unsigned id;                /* unique in the run, never 0 */
 	int depth;                  /* 0 for a top-level test */
 	bool failed;
@@ -144,6 +146,13 @@ struct deft_options {
 
 extern struct deft_options deft_opt;
 extern unsigned deft_failures;     /* tests failed so far in the run */
+
+/* The last component of a path. */
+static inline const char *deft_base_name(const char *path)
+{
+	const char *slash = __builtin_strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
 
 /* ---- time ---- */
 static inline double deft_seconds_since(const struct timespec *start)

@@ -12,19 +12,13 @@
 
 #include <string.h>
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
-}
-
 /* Appends msg to b in Go's layout; file may be NULL for harness notes. */
 static void decorate(struct deft_buf *b, const char *file, int line,
                      const char *msg)
 {
 	deft_buf_puts(b, "    ");
 	if (file)
-		deft_buf_printf(b, "%s:%d: ", base_name(file), line);
+		deft_buf_printf(b, "%s:%d: ", deft_base_name(file), line);
 	size_t n = strlen(msg);
 	if (n > 0 && msg[n - 1] == '\n')
 		n--;
@@ -64,10 +58,10 @@ static void emitv(T *t, const char *file, int line, bool failure,
 		else if (h->what)
 			deft_buf_puts(&msg, h->what);
 		deft_buf_printf(&msg, " registered at %s:%d",
-		                base_name(h->file), h->line);
+		                deft_base_name(h->file), h->line);
 	}
 	decorate(&out, file, line, msg.data);
-	deft_report_output(t->id, out.data, out.len);
+	deft_report_output(t->id, DEFT_STREAM_LOG, out.data, out.len);
 	deft_buf_free(&msg);
 	deft_buf_free(&out);
 }

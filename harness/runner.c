@@ -66,7 +66,9 @@ static enum deft_result result_of(T *t)
 void deft_test_run(T *t, t_fn *fn, void *arg)
 {
 	T *outer = current;
-	deft_report_start(t->id, t->parent ? t->parent->id : 0, t->name);
+	struct deft_test_info info = {t->id, t->parent ? t->parent->id : 0,
+	                              t->name, t->file, t->line};
+	deft_report_start(&info);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	t->thread = pthread_self();
 	current = t;
@@ -88,7 +90,9 @@ void deft_test_run(T *t, t_fn *fn, void *arg)
 		__atomic_add_fetch(&deft_totals.skipped, 1, __ATOMIC_RELAXED);
 		break;
 	}
-	deft_report_end(t->id, res, deft_seconds_since(&t->started));
+	struct deft_test_end end = {res, DEFT_ENDED, NULL,
+	                            deft_seconds_since(&t->started)};
+	deft_report_end(t->id, &end);
 }
 
 /* Stops a thread that called t_fatal on a test it does not run. */

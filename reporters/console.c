@@ -46,22 +46,39 @@ static void console_note(struct deft_reporter *r, const char *text)
 	fflush(stdout);
 }
 
-static void console_start(struct deft_reporter *r, unsigned id,
-                          unsigned parent, const char *name)
+static void console_start(struct deft_reporter *r,
+                          const struct deft_test_info *test)
 {
 	struct console *c = (struct console *)r;
 	struct open_test *o = deft_xcalloc(1, sizeof(*o));
-	o->id = id;
-	o->parent = parent ? find(c, parent) : NULL;
-	o->name = deft_xstrdup(name);
+	o->id = test->id;
+	o->parent = test->parent ? find(c, test->parent) : NULL;
+	o->name = deft_xstrdup(test->name);
 	o->next = c->open;
 	c->open = o;
 	if (c->verbose)
-		printf("=== RUN   %s\n", name);
+		printf("=== RUN   %s\n", test->name);
+}
+
+static void console_pause(struct deft_reporter *r, unsigned id)
+{
+	struct console *c = (struct console *)r;
+	struct open_test *o = find(c, id);
+	if (c->verbose && o)
+		printf("=== PAUSE %s\n", o->name);
+}
+
+static void console_cont(struct deft_reporter *r, unsigned id)
+{
+	struct console *c = (struct console *)r;
+	struct open_test *o = find(c, id);
+	if (c->verbose && o)
+		printf("=== CONT  %s\n", o->name);
 }
 
 static void console_output(struct deft_reporter *r, unsigned id,
-                           const char *text, size_t n)
+                           enum deft_stream stream, const char *text,
+                           size_t n)
 {
 	struct console *c = (struct console *)r;
 	struct open_test *o = find(c, id);
@@ -110,9 +127,10 @@ static void unlink_open(struct console *c, struct open_test *o)
 }
 
 static void console_end(struct deft_reporter *r, unsigned id,
-                        enum deft_result res, double elapsed)
+                        const struct deft_test_end *end)
 {
 	struct console *c = (struct console *)r;
+	enum deft_result res = end->result;
 	struct open_test *o = find(c, id);
 	if (o == NULL)
 		return;
@@ -121,7 +139,7 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		deft_buf_printf(&line, "%s--- %s:%s %s (%.2fs)\n",
 		                c->colour ? result_colour(res) : "",
 		                result_word(res), c->colour ? "\033[0m" : "",
-		                o->name, elapsed);
+		                o->name, end->elapsed);
 		deft_buf_add(&line, o->out.data, o->out.len);
 		if (o->parent)
 			deft_buf_indent(&o->parent->out, line.data, line.len,
@@ -135,7 +153,7 @@ static void console_end(struct deft_reporter *r, unsigned id,
 	unlink_open(c, o);
 }
 
-static void console_finish(struct deft_reporter *r,
+static bool console_finish(struct deft_reporter *r,
                            const struct deft_totals *tot)
 {
 	(void)r;
@@ -144,7 +162,7 @@ static void console_finish(struct deft_reporter *r,
 	puts(tot->failed ? "FAIL" : "PASS");
 	printf("%lu passed, %lu failed, %lu skipped\n", tot->passed,
 	       tot->failed, tot->skipped);
-	fflush(stdout);
+	return fflush(stdout) == 0;
 }
 
 struct deft_reporter *deft_console_new(bool verbose, bool colour)
@@ -152,6 +170,8 @@ struct deft_reporter *deft_console_new(bool verbose, bool colour)
 	struct console *c = deft_xcalloc(1, sizeof(*c));
 	c->r.note = console_note;
 	c->r.start = console_start;
+	c->r.pause = console_pause;
+	c->r.cont = console_cont;
 	c->r.output = console_output;
 	c->r.end = console_end;
 	c->r.finish = console_finish;

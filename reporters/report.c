@@ -12,7 +12,15 @@ static struct deft_reporter *reporters;
 static struct deft_reporter **last = &reporters;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#define EACH(r) for (struct deft_reporter *r = reporters; r; r = r->next)
+/* Calls r->cb(r, args...) for each reporter that has cb. */
+#define EACH(cb, ...)                                                     \
+	do {                                                              \
+		pthread_mutex_lock(&report_lock);                         \
+		for (struct deft_reporter *r = reporters; r; r = r->next) \
+			if (r->cb)                                        \
+				r->cb(r, __VA_ARGS__);                    \
+		pthread_mutex_unlock(&report_lock);                       \
+	} while (0)
 
 void deft_report_add(struct deft_reporter *r)
 {
@@ -21,37 +29,49 @@ void deft_report_add(struct deft_reporter *r)
 	last = &r->next;
 }
 
+void deft_report_begin(const struct deft_run_info *run)
+{
+	EACH(begin, run);
+}
+
 void deft_report_note(const char *text)
 {
-	pthread_mutex_lock(&report_lock);
-	EACH(r) if (r->note) r->note(r, text);
-	pthread_mutex_unlock(&report_lock);
+	EACH(note, text);
 }
 
-void deft_report_start(unsigned id, unsigned parent, const char *name)
+void deft_report_start(const struct deft_test_info *test)
 {
-	pthread_mutex_lock(&report_lock);
-	EACH(r) r->start(r, id, parent, name);
-	pthread_mutex_unlock(&report_lock);
+	EACH(start, test);
 }
 
-void deft_report_output(unsigned id, const char *text, size_t n)
+void deft_report_pause(unsigned id)
 {
-	pthread_mutex_lock(&report_lock);
-	EACH(r) r->output(r, id, text, n);
-	pthread_mutex_unlock(&report_lock);
+	EACH(pause, id);
 }
 
-void deft_report_end(unsigned id, enum deft_result result, double elapsed)
+void deft_report_cont(unsigned id)
 {
-	pthread_mutex_lock(&report_lock);
-	EACH(r) r->end(r, id, result, elapsed);
-	pthread_mutex_unlock(&report_lock);
+	EACH(cont, id);
 }
 
-void deft_report_finish(const struct deft_totals *tot)
+void deft_report_output(unsigned id, enum deft_stream stream,
+                        const char *text, size_t n)
 {
+	EACH(output, id, stream, text, n);
+}
+
+void deft_report_end(unsigned id, const struct deft_test_end *end)
+{
+	EACH(end, id, end);
+}
+
+bool deft_report_finish(const struct deft_totals *tot)
+{
+	bool ok = true;
 	pthread_mutex_lock(&report_lock);
-	EACH(r) r->finish(r, tot);
+	for (struct deft_reporter *r = reporters; r; r = r->next)
+		if (r->finish && !r->finish(r, tot))
+			ok = false;
 	pthread_mutex_unlock(&report_lock);
+	return ok;
 }

@@ -1,18 +1,63 @@
 /*
  * report.h - what the harness tells reporters about a run.
  *
- * A run is a stream of events: a test starts, writes output, ends with a
- * result.  Tests are named by an id unique in the run, and by the id of their
- * parent (0 for a top-level test), so that a reporter can rebuild the tree
- * without seeing struct T; the same events can later cross a pipe.
+ * A run is a stream of events: the run begins, tests start, write output,
+ * pause and continue (parallel subtests), and end; the run finishes.
+ * Tests are named by an id unique in the run and by the id of their parent
+ * (0 for a top-level test), so that a reporter can rebuild the tree without
+ * seeing struct T; the same events cross the pipe from an isolated test's
+ * process to the supervisor.  Events reach reporters one at a time, under
+ * one lock, in the order they happened; a parent's start comes before its
+ * subtests' events and its end after them.
  */
 #ifndef DEFT_REPORT_H
 #define DEFT_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 enum deft_result { DEFT_PASS, DEFT_FAIL, DEFT_SKIP };
+
+/* How a test ended, beyond its result. */
+enum deft_ending {
+	DEFT_ENDED,             /* returned, or stopped by t_fatal/t_skip */
+	DEFT_CRASHED,           /* signal, exit() or abort() in its process */
+	DEFT_TIMED_OUT,         /* stopped at its deadline */
+	DEFT_INTERRUPTED,       /* the run was interrupted (SIGINT/SIGTERM) */
+};
+
+/* Where a piece of a test's output comes from. */
+enum deft_stream {
+	DEFT_STREAM_LOG,        /* t_log, failures: lines in Go's layout */
+	DEFT_STREAM_STDOUT,     /* the test's own stdout, when captured */
+	DEFT_STREAM_STDERR,     /* the test's own stderr, when captured */
+};
+
+struct deft_run_info {
+	int argc;
+	char **argv;            /* the command line, for properties */
+	const char *program;    /* argv[0]'s base name */
+	bool shuffle;
+	uint64_t seed;
+	struct timespec started;        /* CLOCK_REALTIME */
+};
+
+struct deft_test_info {
+	unsigned id;
+	unsigned parent;        /* 0 for a top-level test */
+	const char *name;       /* full name, "top/sub" */
+	const char *file;       /* where TEST() is, for top-level tests; */
+	int line;               /* NULL and 0 for subtests */
+};
+
+struct deft_test_end {
+	enum deft_result result;
+	enum deft_ending ending;
+	const char *detail;     /* e.g. "signal SIGSEGV"; NULL if none */
+	double elapsed;         /* seconds */
+};
 
 struct deft_totals {
 	unsigned long passed;
@@ -20,28 +65,40 @@ struct deft_totals {
 	unsigned long skipped;
 };
 
+/* A reporter; any callback may be NULL. */
 struct deft_reporter {
+	void (*begin)(struct deft_reporter *r, const struct deft_run_info *run);
 	/* A line about the run itself, not about a test ("-shuffle 42"). */
 	void (*note)(struct deft_reporter *r, const char *text);
-	void (*start)(struct deft_reporter *r, unsigned id, unsigned parent,
-	              const char *name);
-	/* Output of a test: whole lines, already indented as Go does. */
-	void (*output)(struct deft_reporter *r, unsigned id, const char *text,
-	               size_t n);
+	void (*start)(struct deft_reporter *r,
+	              const struct deft_test_info *test);
+	void (*pause)(struct deft_reporter *r, unsigned id);
+	void (*cont)(struct deft_reporter *r, unsigned id);
+	/* Output of a test.  Logs come as whole lines, indented as Go does;
+	 * captured stdout and stderr come as they were read. */
+	void (*output)(struct deft_reporter *r, unsigned id,
+	               enum deft_stream stream, const char *text, size_t n);
 	void (*end)(struct deft_reporter *r, unsigned id,
-	            enum deft_result result, double elapsed);
-	void (*finish)(struct deft_reporter *r, const struct deft_totals *tot);
+	            const struct deft_test_end *end);
+	/* The run is over: write and close whatever the reporter writes.
+	 * Returns false when it could not (the run then exits non-zero). */
+	bool (*finish)(struct deft_reporter *r, const struct deft_totals *tot);
 	struct deft_reporter *next;
 };
 
 /* Adds a reporter to the run; events go to each in the order added. */
 void deft_report_add(struct deft_reporter *r);
 
+void deft_report_begin(const struct deft_run_info *run);
 void deft_report_note(const char *text);
-void deft_report_start(unsigned id, unsigned parent, const char *name);
-void deft_report_output(unsigned id, const char *text, size_t n);
-void deft_report_end(unsigned id, enum deft_result result, double elapsed);
-void deft_report_finish(const struct deft_totals *tot);
+void deft_report_start(const struct deft_test_info *test);
+void deft_report_pause(unsigned id);
+void deft_report_cont(unsigned id);
+void deft_report_output(unsigned id, enum deft_stream stream,
+                        const char *text, size_t n);
+void deft_report_end(unsigned id, const struct deft_test_end *end);
+/* Returns false when a reporter failed to write its output. */
+bool deft_report_finish(const struct deft_totals *tot);
 
 /* The console reporter: Go's format, verbose or not, on stdout. */
 struct deft_reporter *deft_console_new(bool verbose, bool colour);
