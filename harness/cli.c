@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 struct deft_options deft_opt;
-extern struct deft_totals deft_totals;
 
 static const char usage_text[] =
 	"usage: %s [flags]\n"
@@ -301,8 +300,8 @@ int t_main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
 	run_tests();
-	bool written = deft_report_finish(&deft_totals);
+	bool written = deft_report_finish();
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
-	return deft_totals.failed || !written ? 1 : 0;
+	return deft_report_totals().failed || !written ? 1 : 0;
 }

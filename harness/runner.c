@@ -17,7 +17,6 @@
 static _Thread_local T *current;
 static unsigned last_id;
 unsigned deft_failures;
-struct deft_totals deft_totals;
 
 T *deft_current(void)
 {
@@ -78,18 +77,8 @@ void deft_test_run(T *t, t_fn *fn, void *arg)
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 
 	enum deft_result res = result_of(t);
-	switch (res) {
-	case DEFT_PASS:
-		__atomic_add_fetch(&deft_totals.passed, 1, __ATOMIC_RELAXED);
-		break;
-	case DEFT_FAIL:
-		__atomic_add_fetch(&deft_totals.failed, 1, __ATOMIC_RELAXED);
+	if (res == DEFT_FAIL)
 		__atomic_add_fetch(&deft_failures, 1, __ATOMIC_RELAXED);
-		break;
-	case DEFT_SKIP:
-		__atomic_add_fetch(&deft_totals.skipped, 1, __ATOMIC_RELAXED);
-		break;
-	}
 	struct deft_test_end end = {res, DEFT_ENDED, NULL,
 	                            deft_seconds_since(&t->started)};
 	deft_report_end(t->id, &end);

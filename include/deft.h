@@ -51,25 +51,38 @@ struct deft_test_def {
 	void (*fn)(T *t);
 	const char *file;
 	int line;
+	int timeout_ms;         /* .timeout_ms = N in TEST(); 0: the run's */
 };
 void deft_register(struct deft_test_def *def);
 
 /*
  * TEST(name) - define and register a top-level test.
+ * TEST(name, .timeout_ms = N) - the same, with options.
  *
  * Expands to the definition of `void name(T *t)`, registered before main()
  * runs, so there is no list of tests to maintain.  Tests run sorted by source
  * file, then by line, which is the order they are written in.
+ *
+ * Options, as designated initialisers after the name:
+ *   .timeout_ms = N   the test's deadline in milliseconds, instead of the
+ *                     run's -test-timeout (enforced when tests run in
+ *                     processes of their own, the default)
  */
-#define TEST(name)                                                         \
-	void name(T *t);                                                   \
-	static struct deft_test_def deft_def_##name = {#name, name,        \
-	                                               __FILE__, __LINE__}; \
-	__attribute__((constructor)) static void deft_reg_##name(void)     \
+#ifndef __cplusplus
+#define TEST(fn_, ...)                                                     \
+	DEFT_TEST_(fn_, .name = #fn_, .fn = fn_, .file = __FILE__,         \
+	           .line = __LINE__, __VA_ARGS__)
+#else /* C++: no options (its designated initialisers are stricter) */
+#define TEST(fn_) DEFT_TEST_(fn_, #fn_, fn_, __FILE__, __LINE__, 0)
+#endif
+#define DEFT_TEST_(fn_, ...)                                               \
+	void fn_(T *t);                                                    \
+	static struct deft_test_def deft_def_##fn_ = {__VA_ARGS__};        \
+	__attribute__((constructor)) static void deft_reg_##fn_(void)      \
 	{                                                                  \
-		deft_register(&deft_def_##name);                           \
+		deft_register(&deft_def_##fn_);                            \
 	}                                                                  \
-	void name(T *t)
+	void fn_(T *t)
 
 /*
  * t_name() - the full name of the test, "parent/child" for subtests.

@@ -11,6 +11,7 @@
 static struct deft_reporter *reporters;
 static struct deft_reporter **last = &reporters;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct deft_totals totals;
 
 /* Calls r->cb(r, args...) for each reporter that has cb. */
 #define EACH(cb, ...)                                                     \
@@ -63,14 +64,37 @@ void deft_report_output(unsigned id, enum deft_stream stream,
 void deft_report_end(unsigned id, const struct deft_test_end *end)
 {
 	EACH(end, id, end);
+	pthread_mutex_lock(&report_lock);
+	if (end->result == DEFT_PASS)
+		totals.passed++;
+	else if (end->result == DEFT_FAIL)
+		totals.failed++;
+	else
+		totals.skipped++;
+	pthread_mutex_unlock(&report_lock);
 }
 
-bool deft_report_finish(const struct deft_totals *tot)
+struct deft_totals deft_report_totals(void)
+{
+	pthread_mutex_lock(&report_lock);
+	struct deft_totals t = totals;
+	pthread_mutex_unlock(&report_lock);
+	return t;
+}
+
+void deft_report_reset(void)
+{
+	reporters = NULL;
+	last = &reporters;
+	totals = (struct deft_totals){0, 0, 0};
+}
+
+bool deft_report_finish(void)
 {
 	bool ok = true;
 	pthread_mutex_lock(&report_lock);
 	for (struct deft_reporter *r = reporters; r; r = r->next)
-		if (r->finish && !r->finish(r, tot))
+		if (r->finish && !r->finish(r, &totals))
 			ok = false;
 	pthread_mutex_unlock(&report_lock);
 	return ok;

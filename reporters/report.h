@@ -96,9 +96,15 @@ void deft_report_pause(unsigned id);
 void deft_report_cont(unsigned id);
 void deft_report_output(unsigned id, enum deft_stream stream,
                         const char *text, size_t n);
+/* Reports a test's end, and counts its result in the run's totals. */
 void deft_report_end(unsigned id, const struct deft_test_end *end);
-/* Returns false when a reporter failed to write its output. */
-bool deft_report_finish(const struct deft_totals *tot);
+/* Tells every reporter the run is over, with the totals counted so far;
+ * returns false when a reporter failed to write its output. */
+bool deft_report_finish(void);
+struct deft_totals deft_report_totals(void);
+/* Forgets every reporter and the totals: for a test's own process, which
+ * reports to its supervisor instead. */
+void deft_report_reset(void);
 
 /* The console reporter: Go's format, verbose or not, on stdout. */
 struct deft_reporter *deft_console_new(bool verbose, bool colour);
