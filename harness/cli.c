@@ -7,6 +7,7 @@
  * naming the problem and returns 2; nothing has run by then.
  */
 #include "internal.h"
+#include "supervisor.h"
 #include "../reporters/report.h"
 
 #include <errno.h>
@@ -36,6 +37,14 @@ static const char usage_text[] =
 	"  -shuffle off|on|SEED\n"
 	"                   run top-level tests in random order; the seed\n"
 	"                   is printed so the order can be repeated\n"
+	"  -isolation process|none\n"
+	"                   run each top-level test in a process of its own\n"
+	"                   (default), or all in this one (for debuggers)\n"
+	"  -jobs N          run up to N test processes at once (default 1)\n"
+	"  -test-timeout D  a test's deadline, e.g. 500ms, 2s, 1m (default\n"
+	"                   none); TEST(name, .timeout_ms = N) overrides it\n"
+	"  -grace D         from a test's deadline to its kill (default 1s)\n"
+	"  -timeout D       the whole run's deadline (default 10m; 0: none)\n"
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
@@ -45,6 +54,8 @@ struct flag_state {
 	const char *prog;
 	const char *list;
 	bool help;
+	bool isolated;
+	struct deft_supervisor_options sup;
 };
 
 static int usage_error(const char *fmt, ...) DEFT_PRINTF(1, 2);
@@ -114,6 +125,58 @@ static int parse_shuffle(const char *value)
 	return 0;
 }
 
+/* Parses a Go duration: a sequence of numbers with units h, m, s, ms, us,
+ * ns ("1m30s", "2.5s", "250ms"), or 0; rounds to milliseconds. */
+static bool parse_duration(const char *s, long *ms)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"ms", 1}, {"s", 1e3},
+	             {"m", 60e3}, {"h", 3600e3}};
+	if (strcmp(s, "0") == 0) {
+		*ms = 0;
+		return true;
+	}
+	double total = 0;
+	if (*s == '\0')
+		return false;
+	while (*s) {
+		char *end;
+		errno = 0;
+		double v = strtod(s, &end);
+		if (end == s || errno || v < 0 || *s == '+' || *s == '-')
+			return false;
+		size_t best = 0, len = 0;
+		for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
+			size_t n = strlen(units[i].unit);
+			if (strncmp(end, units[i].unit, n) == 0 && n > len) {
+				best = i;
+				len = n;
+			}
+		}
+		if (len == 0)
+			return false;
+		total += v * units[best].ms;
+		s = end + len;
+	}
+	if (total > (double)LONG_MAX / 2)
+		return false;
+	*ms = (long)(total + 0.5);
+	if (*ms == 0 && total > 0)
+		*ms = 1;
+	return true;
+}
+
+static int set_duration(const char *name, const char *value, long *ms)
+{
+	if (!parse_duration(value, ms))
+		return usage_error("invalid value \"%s\" for -%s: want a "
+		                   "duration such as 500ms, 2s or 1m30s",
+		                   value, name);
+	return 0;
+}
+
 /* Sets one flag; value is NULL when none was given with '='. */
 static int set_flag(struct flag_state *st, const char *name,
                     const char *value, char ***rest)
@@ -134,8 +197,9 @@ static int set_flag(struct flag_state *st, const char *name,
 			st->help = on;
 		return 0;
 	}
-	static const char *const valued[] = {"run", "skip", "list", "count",
-	                                     "shuffle"};
+	static const char *const valued[] = {
+		"run", "skip", "list", "count", "shuffle", "isolation",
+		"jobs", "test-timeout", "timeout", "grace"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -157,7 +221,28 @@ static int set_flag(struct flag_state *st, const char *name,
 		st->list = value;
 		return 0;
 	}
+	if (strcmp(name, "isolation") == 0) {
+		if (strcmp(value, "process") != 0 && strcmp(value, "none") != 0)
+			return usage_error("invalid value \"%s\" for "
+			                   "-isolation: want process or none",
+			                   value);
+		st->isolated = strcmp(value, "process") == 0;
+		return 0;
+	}
+	if (strcmp(name, "test-timeout") == 0)
+		return set_duration(name, value, &st->sup.test_timeout_ms);
+	if (strcmp(name, "timeout") == 0)
+		return set_duration(name, value, &st->sup.run_timeout_ms);
+	if (strcmp(name, "grace") == 0)
+		return set_duration(name, value, &st->sup.grace_ms);
 	const char *err = NULL;
+	if (strcmp(name, "jobs") == 0) {
+		st->sup.jobs = (int)strtonum(value, 1, 1024, &err);
+		if (err)
+			return usage_error("invalid value \"%s\" for -jobs: "
+			                   "%s (want 1 to 1024)", value, err);
+		return 0;
+	}
 	deft_opt.count = strtonum(value, 1, 1000000, &err);
 	if (err)
 		return usage_error("invalid value \"%s\" for -count: %s (want "
@@ -237,42 +322,41 @@ static void shuffle(struct deft_test_def **defs, size_t n, uint64_t *state)
 	}
 }
 
-static void call_top_level(T *t, void *arg)
-{
-	const struct deft_test_def *def = arg;
-	def->fn(t);
-}
-
-static void run_tests(void)
+/* The top-level tests to run, in order: every round of -count, shuffled
+ * when asked, less those -run and -skip leave out. */
+static const struct deft_test_def **schedule(size_t *len)
 {
 	size_t n;
 	struct deft_test_def **registered = deft_registry(&n);
 	struct deft_test_def **order = deft_xcalloc(n, sizeof(*order));
 	memcpy(order, registered, n * sizeof(*order));
+	const struct deft_test_def **out =
+		deft_xcalloc(n * (size_t)deft_opt.count, sizeof(*out));
 	uint64_t state = deft_opt.seed;
-	if (deft_opt.shuffle) {
-		char note[64];
-		snprintf(note, sizeof(note), "-shuffle %" PRIu64 "\n",
-		         deft_opt.seed);
-		deft_report_note(note);
-	}
+	*len = 0;
 	for (long round = 0; round < deft_opt.count; round++) {
 		if (deft_opt.shuffle)
 			shuffle(order, n, &state);
-		for (size_t i = 0; i < n; i++) {
-			if (deft_opt.failfast && deft_failures)
-				goto done;
-			if (!deft_selected(order[i]->name))
-				continue;
-			T *t = deft_test_new(NULL, order[i]->name);
-			t->file = order[i]->file;
-			t->line = order[i]->line;
-			deft_test_run(t, call_top_level, order[i]);
-			deft_test_free(t);
-		}
+		for (size_t i = 0; i < n; i++)
+			if (deft_selected(order[i]->name))
+				out[(*len)++] = order[i];
 	}
-done:
 	free(order);
+	return out;
+}
+
+/* Runs the schedule in this process; returns 0 (never interrupted). */
+static int run_in_process(const struct deft_test_def **tests, size_t n,
+                          long timeout_ms)
+{
+	if (timeout_ms > 0)
+		deft_arm_run_timeout(timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		if (deft_opt.failfast && deft_failures)
+			break;
+		deft_run_def(tests[i]);
+	}
+	return 0;
 }
 
 static bool use_colour(void)
@@ -284,7 +368,12 @@ static bool use_colour(void)
 
 int t_main(int argc, char **argv)
 {
-	struct flag_state st = {argv[0] ? argv[0] : "test", NULL, false};
+	struct flag_state st = {
+		.prog = argv[0] ? argv[0] : "test",
+		.isolated = true,
+		.sup = {.jobs = 1, .run_timeout_ms = 10 * 60 * 1000,
+		        .grace_ms = 1000},
+	};
 	deft_opt = (struct deft_options){.count = 1};
 	if (parse_flags(&st, argv))
 		return 2;
@@ -299,9 +388,23 @@ int t_main(int argc, char **argv)
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
-	run_tests();
+	if (deft_opt.shuffle) {
+		char note[64];
+		snprintf(note, sizeof(note), "-shuffle %" PRIu64 "\n",
+		         deft_opt.seed);
+		deft_report_note(note);
+	}
+	size_t n;
+	const struct deft_test_def **tests = schedule(&n);
+	st.sup.failfast = deft_opt.failfast;
+	int interrupted = st.isolated ? deft_supervise(tests, n, &st.sup)
+	                              : run_in_process(tests, n,
+	                                               st.sup.run_timeout_ms);
+	free(tests);
 	bool written = deft_report_finish();
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
+	if (interrupted)
+		return 128 + interrupted;
 	return deft_report_totals().failed || !written ? 1 : 0;
 }

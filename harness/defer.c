@@ -113,6 +113,11 @@ static void slot_store(union slot *s, const struct deft_val *v)
 	}
 }
 
+const char *deft_call_text(const struct deft_call *call)
+{
+	return call->expr;
+}
+
 void deft_call_expr(struct deft_buf *b, const struct deft_call *call)
 {
 	const char *e = call->expr;

@@ -55,6 +55,8 @@ void deft_cleanup_attach_call(t_handle h, const struct deft_call *call);
 
 /* ---- defer.c ---- */
 
+/* The macro's argument text of a deferred call, "f, a, b". */
+const char *deft_call_text(const struct deft_call *call);
 /* Renders "f, a, b" (the macro's argument text) as "f(a, b)" into b. */
 void deft_call_expr(struct deft_buf *b, const struct deft_call *call);
 
@@ -87,6 +89,13 @@ struct T {
 
 /* Runs fn(t, arg) as the test t, then its cleanups, and reports it. */
 void deft_test_run(T *t, t_fn *fn, void *arg);
+
+/* Runs the top-level test def in this process. */
+void deft_run_def(const struct deft_test_def *def);
+
+/* Without isolation: ends the process, naming the running test, when the
+ * run is not over ms milliseconds from now (-timeout). */
+void deft_arm_run_timeout(long ms);
 
 /* Allocates a test named name (already made unique) under parent. */
 T *deft_test_new(T *parent, const char *name);

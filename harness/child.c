@@ -1,0 +1,351 @@
+/*
+ * child.c - a top-level test's own process, under the supervisor.
+ *
+ * The child sends every reporter event to the supervisor as a message
+ * (protocol.h) and writes its stdout and stderr into pipes the supervisor
+ * reads.  When something ends the process early it says so first, where it
+ * can: a fatal signal's handler (on an alternate stack, so a stack overflow
+ * is reported too) sends the signal, the faulting address, a backtrace and
+ * the cleanups that will not run; an atexit handler does the same for a
+ * test that calls exit().  At a timeout the supervisor signals each thread
+ * in turn, and each sends its own backtrace.  Everything the handlers call
+ * is async-signal-safe, or is used only once the process is dying.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "protocol.h"
+#include "child.h"
+#include "../reporters/report.h"
+
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+enum { MAX_FRAMES = 64, TEXT_MAX = 2048, OUTPUT_CHUNK = 60000 };
+
+static int channel = -1;
+static volatile sig_atomic_t channel_lost;
+static volatile sig_atomic_t stop_requested;
+
+/* Sends one message: header, a fixed part and up to two variable parts. */
+static bool send_parts(uint16_t type, const void *head, size_t hlen,
+                       const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (channel < 0 || channel_lost)
+		return false;
+	struct deft_msg m = {DEFT_PROTOCOL_VERSION, type,
+	                     (uint32_t)(hlen + alen + blen)};
+	struct iovec iov[4] = {{&m, sizeof(m)}, {(void *)head, hlen},
+	                       {(void *)a, alen}, {(void *)b, blen}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 4};
+	int saved = errno;
+	for (;;) {
+		if (sendmsg(channel, &mh, MSG_NOSIGNAL) >= 0)
+			break;
+		if (errno != EINTR) {
+			/* The test closed or replaced deft's socket. */
+			channel_lost = 1;
+			break;
+		}
+	}
+	errno = saved;
+	return !channel_lost;
+}
+
+/* Pushes what the test wrote with stdio before the event that follows, so
+ * the supervisor, which drains the pipes before each event, keeps the
+ * order. */
+static void flush_stdio(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+}
+
+static void pipe_start(struct deft_reporter *r, const struct deft_test_info *ti)
+{
+	struct deft_msg_start s = {ti->id, ti->parent, ti->line,
+	                           (uint32_t)strlen(ti->name),
+	                           ti->file ? (uint32_t)strlen(ti->file) : 0};
+	flush_stdio();
+	send_parts(DEFT_MSG_START, &s, sizeof(s), ti->name, s.name_len,
+	           ti->file, s.file_len);
+}
+
+static void pipe_pause(struct deft_reporter *r, unsigned id)
+{
+	struct deft_msg_id m = {id};
+	flush_stdio();
+	send_parts(DEFT_MSG_PAUSE, &m, sizeof(m), NULL, 0, NULL, 0);
+}
+
+static void pipe_cont(struct deft_reporter *r, unsigned id)
+{
+	struct deft_msg_id m = {id};
+	flush_stdio();
+	send_parts(DEFT_MSG_CONT, &m, sizeof(m), NULL, 0, NULL, 0);
+}
+
+static void pipe_output(struct deft_reporter *r, unsigned id,
+                        enum deft_stream stream, const char *text, size_t n)
+{
+	struct deft_msg_output o = {id, stream};
+	flush_stdio();
+	do {
+		size_t part = n < OUTPUT_CHUNK ? n : OUTPUT_CHUNK;
+		send_parts(DEFT_MSG_OUTPUT, &o, sizeof(o), text, part, NULL, 0);
+		text += part;
+		n -= part;
+	} while (n > 0);
+}
+
+static void pipe_end(struct deft_reporter *r, unsigned id,
+                     const struct deft_test_end *end)
+{
+	size_t dlen = end->detail ? strlen(end->detail) : 0;
+	struct deft_msg_end e = {id, end->result, end->ending, (uint32_t)dlen,
+	                         end->elapsed};
+	flush_stdio();
+	send_parts(DEFT_MSG_END, &e, sizeof(e), end->detail, dlen, NULL, 0);
+}
+
+static struct deft_reporter pipe_reporter = {
+	.start = pipe_start,
+	.pause = pipe_pause,
+	.cont = pipe_cont,
+	.output = pipe_output,
+	.end = pipe_end,
+};
+
+/* ---- async-signal-safe formatting ---- */
+
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+	while (n-- > 0 && t->len < t->cap)
+		t->p[t->len++] = *s++;
+}
+
+static void text_puts(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+static void text_int(struct text *t, long v)
+{
+	char digits[24];
+	size_t i = sizeof(digits);
+	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+	do
+		digits[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		digits[--i] = '-';
+	text_add(t, digits + i, sizeof(digits) - i);
+}
+
+/* The name a cleanup is known by: the function given to t_cleanup, or the
+ * function of a t_defer. */
+static void text_cleanup_name(struct text *t, const struct t_cleanup_handle *h)
+{
+	const char *s = h->call ? deft_call_text(h->call) : h->what;
+	if (s == NULL) {
+		text_puts(t, "cleanup");
+		return;
+	}
+	size_t n = 0;
+	while (s[n] && s[n] != ',')
+		n++;
+	text_add(t, s, n);
+}
+
+/* Lists the cleanups of t and its ancestors that have not run. */
+static void text_pending_cleanups(struct text *out, T *t)
+{
+	for (; t; t = t->parent) {
+		struct t_cleanup_handle *h;
+		LIST_FOREACH(h, &t->cleanups, link) {
+			text_cleanup_name(out, h);
+			text_puts(out, " (");
+			text_puts(out, deft_base_name(h->file));
+			text_puts(out, ":");
+			text_int(out, h->line);
+			text_puts(out, ", test ");
+			text_puts(out, t->name);
+			text_puts(out, ")\n");
+		}
+	}
+}
+
+/* The program counter a signal interrupted, or 0 if unknown here. */
+static uintptr_t interrupted_pc(const void *ucontext)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)((const ucontext_t *)ucontext)
+		->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.pc;
+#else
+	(void)ucontext;
+	return 0;
+#endif
+}
+
+/* The backtrace of the interrupted code: the handler's own frames, up to
+ * the signal trampoline, are left out when the interrupted pc is known. */
+static uint32_t frames_of(uint64_t *out, const void *ucontext)
+{
+	void *frames[MAX_FRAMES];
+	int n = backtrace(frames, MAX_FRAMES);
+	uintptr_t pc = interrupted_pc(ucontext);
+	int first = 0;
+	for (int i = 0; pc && i < n; i++)
+		if ((uintptr_t)frames[i] == pc ||
+		    (uintptr_t)frames[i] == pc + 1) {
+			first = i;
+			break;
+		}
+	for (int i = first; i < n; i++)
+		out[i - first] = (uint64_t)(uintptr_t)frames[i];
+	return n > first ? (uint32_t)(n - first) : 0;
+}
+
+/* ---- handlers ---- */
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+                                    SIGABRT, SIGSYS, SIGTRAP};
+
+static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+{
+	T *t = deft_current();
+	uint64_t frames[MAX_FRAMES];
+	char buf[TEXT_MAX];
+	struct text text = {buf, 0, sizeof(buf)};
+	text_pending_cleanups(&text, t);
+	struct deft_msg_crash c = {
+		.id = t ? t->id : 0, .signo = sig, .code = si->si_code,
+		.nframes = frames_of(frames, uc),
+		.addr = (uint64_t)(uintptr_t)si->si_addr,
+		.in_cleanup = t && t->in_cleanup, .text_len = (uint32_t)text.len,
+	};
+	send_parts(DEFT_MSG_CRASH, &c, sizeof(c), frames,
+	           c.nframes * sizeof(*frames), text.p, text.len);
+	/* Die of the same signal, so the supervisor sees it. */
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigaction(sig, &dfl, NULL);
+	raise(sig);
+}
+
+static void on_stack_request(int sig, siginfo_t *si, void *uc)
+{
+	T *t = deft_current();
+	uint64_t frames[MAX_FRAMES];
+	struct deft_msg_stack s = {.tid = (int32_t)gettid(),
+	                           .id = t ? t->id : 0};
+	prctl(PR_GET_NAME, s.comm);
+	s.nframes = frames_of(frames, uc);
+	send_parts(DEFT_MSG_STACK, &s, sizeof(s), frames,
+	           s.nframes * sizeof(*frames), NULL, 0);
+}
+
+static void on_stop_request(int sig)
+{
+	stop_requested = 1;
+}
+
+bool deft_child_stop_requested(void)
+{
+	return stop_requested;
+}
+
+/* A test called exit(): say which, and what will not be cleaned up. */
+static void on_exit_call(void)
+{
+	if (channel < 0)
+		return;
+	T *t = deft_current();
+	char buf[TEXT_MAX];
+	struct text text = {buf, 0, sizeof(buf)};
+	text_pending_cleanups(&text, t);
+	struct deft_msg_exit e = {t ? t->id : 0, (uint32_t)text.len};
+	flush_stdio();
+	send_parts(DEFT_MSG_EXIT, &e, sizeof(e), text.p, text.len, NULL, 0);
+}
+
+static void install_handlers(void)
+{
+	static char altstack[64 * 1024];
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = {.sa_sigaction = on_fatal_signal,
+	                       .sa_flags = SA_SIGINFO | SA_ONSTACK};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals);
+	     i++)
+		sigaction(fatal_signals[i], &sa, NULL);
+	struct sigaction st = {.sa_sigaction = on_stack_request,
+	                       .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK};
+	sigemptyset(&st.sa_mask);
+	sigaction(DEFT_SIG_STACK, &st, NULL);
+	struct sigaction sp = {.sa_handler = on_stop_request,
+	                       .sa_flags = SA_RESTART};
+	sigemptyset(&sp.sa_mask);
+	sigaction(DEFT_SIG_STOP, &sp, NULL);
+	atexit(on_exit_call);
+	/* backtrace() loads libgcc on first use, which is not safe in a
+	 * signal handler: use it once now. */
+	void *warm[1];
+	backtrace(warm, 1);
+}
+
+/* Undoes what the supervisor set up for itself: blocked signals. */
+static void reset_signals(void)
+{
+	static const int defaults[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE,
+	                               SIGHUP, SIGQUIT};
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(*defaults); i++)
+		sigaction(defaults[i], &dfl, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void deft_child_run(const struct deft_test_def *def, int chan, int out,
+                    int err)
+{
+	setpgid(0, 0);
+	reset_signals();
+	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+		_exit(DEFT_CHILD_SETUP_FAILED);
+	close(out);
+	close(err);
+	/* Out of the way of the fds a test opens and closes. */
+	channel = fcntl(chan, F_DUPFD_CLOEXEC, 256);
+	if (channel < 0)
+		channel = chan;
+	else
+		close(chan);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	deft_report_reset();
+	deft_report_add(&pipe_reporter);
+	install_handlers();
+
+	deft_run_def(def);
+
+	flush_stdio();
+	send_parts(DEFT_MSG_DONE, NULL, 0, NULL, 0, NULL, 0);
+	_exit(channel_lost ? DEFT_CHILD_CHANNEL_LOST : 0);
+}

@@ -1,0 +1,32 @@
+/*
+ * child.h - the side of process isolation that runs in a test's process,
+ * and what the supervisor and it agree on besides the messages.
+ */
+#ifndef DEFT_CHILD_H
+#define DEFT_CHILD_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+struct deft_test_def;
+
+/* Asks each thread of a child for its backtrace (sent to one thread at a
+ * time with tgkill), and asks the child to stop at its deadline. */
+#define DEFT_SIG_STACK (SIGRTMIN + 3)
+#define DEFT_SIG_STOP (SIGRTMIN + 4)
+
+/* Exit statuses of a child that did not get to run its test fully. */
+enum {
+	DEFT_CHILD_SETUP_FAILED = 120,
+	DEFT_CHILD_CHANNEL_LOST = 121,  /* the test closed deft's socket */
+};
+
+/* In a freshly forked child: takes over the socket chan and the write ends
+ * of the stdout and stderr pipes, runs def, and exits.  Never returns. */
+DEFT_NORETURN void deft_child_run(const struct deft_test_def *def, int chan,
+                                  int out, int err);
+
+/* Whether the supervisor has asked this process to stop (a deadline or an
+ * interrupt). */
+bool deft_child_stop_requested(void);
+#endif

@@ -1,0 +1,94 @@
+/*
+ * protocol.h - what a test's process tells its supervisor.
+ *
+ * With process isolation each top-level test runs in a child forked from
+ * the supervisor.  The child sends the reporter events of its tests, and
+ * word of its own end, over an AF_UNIX SOCK_SEQPACKET socket: every send is
+ * one whole message or nothing, so a child that dies mid-send, or a signal
+ * handler that reports a crash while another thread is sending, can never
+ * leave half a message behind, and the supervisor needs no stream
+ * reassembly.  The child's stdout and stderr are separate pipes.
+ *
+ * Version 1 framing: each message starts with struct deft_msg; len counts
+ * the bytes after it.  Both ends are the same program (fork without exec),
+ * so payloads are plain C structs followed by their variable parts; no
+ * message is longer than DEFT_MSG_MAX.  A supervisor drops messages whose
+ * version it does not know.
+ */
+#ifndef DEFT_PROTOCOL_H
+#define DEFT_PROTOCOL_H
+
+#include <stdint.h>
+
+#define DEFT_PROTOCOL_VERSION 1
+#define DEFT_MSG_MAX 65536
+
+enum deft_msg_type {
+	DEFT_MSG_START = 1,     /* struct deft_msg_start, name, file */
+	DEFT_MSG_OUTPUT,        /* struct deft_msg_output, bytes */
+	DEFT_MSG_PAUSE,         /* struct deft_msg_id */
+	DEFT_MSG_CONT,          /* struct deft_msg_id */
+	DEFT_MSG_END,           /* struct deft_msg_end, detail */
+	DEFT_MSG_DONE,          /* nothing: the child finished its test */
+	DEFT_MSG_CRASH,         /* struct deft_msg_crash, frames, text */
+	DEFT_MSG_EXIT,          /* struct deft_msg_exit, text */
+	DEFT_MSG_STACK,         /* struct deft_msg_stack, frames */
+};
+
+struct deft_msg {
+	uint16_t version;
+	uint16_t type;
+	uint32_t len;
+};
+
+struct deft_msg_id {
+	uint32_t id;
+};
+
+struct deft_msg_start {
+	uint32_t id;
+	uint32_t parent;
+	int32_t line;
+	uint32_t name_len;
+	uint32_t file_len;      /* 0: no file */
+};
+
+struct deft_msg_output {
+	uint32_t id;
+	uint32_t stream;        /* enum deft_stream */
+};
+
+struct deft_msg_end {
+	uint32_t id;
+	uint32_t result;        /* enum deft_result */
+	uint32_t ending;        /* enum deft_ending */
+	uint32_t detail_len;
+	double elapsed;
+};
+
+/* Sent by the child's handler of a fatal signal, before it dies. */
+struct deft_msg_crash {
+	uint32_t id;            /* the test running on the crashing thread */
+	int32_t signo;
+	int32_t code;           /* si_code */
+	uint32_t nframes;
+	uint64_t addr;          /* si_addr */
+	uint32_t in_cleanup;    /* crashed inside a cleanup */
+	uint32_t text_len;      /* cleanups that will not run, one a line */
+};
+
+/* Sent from an atexit handler when a test calls exit(). */
+struct deft_msg_exit {
+	uint32_t id;
+	uint32_t text_len;      /* cleanups that will not run */
+};
+
+/* One thread's backtrace, asked for by the supervisor at a timeout. */
+struct deft_msg_stack {
+	int32_t tid;
+	uint32_t id;            /* the test that thread runs, or 0 */
+	uint32_t nframes;
+	char comm[16];
+};
+
+#endif

@@ -1,0 +1,1012 @@
+/*
+ * supervisor.c - runs each top-level test in a forked process of its own.
+ *
+ * The supervisor is single-threaded and owns the reporters: one poll()
+ * loop reads every child's message socket, stdout and stderr pipes, and a
+ * signalfd for SIGCHLD, SIGINT and SIGTERM, and keeps the deadlines.  A
+ * child that crashes, hangs, calls exit() or is killed ends as one failed
+ * test, reported on the innermost test it was running, and the run goes on.
+ *
+ * With -jobs 1 a child's events are reported as they come; with more, each
+ * child's are queued and reported when it is done, so that the console
+ * shows one test at a time.  Either way the end of the top-level test is
+ * held back until its process is gone, so that how it ended (a timeout, a
+ * process left behind, output dropped) can still change the result.
+ *
+ * Output is bounded: past OUTPUT_LIMIT bytes per test process the rest is
+ * counted and dropped, and the report says so.  The supervisor only reads
+ * from children, without blocking, so none of them can stall it.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "protocol.h"
+#include "child.h"
+#include "supervisor.h"
+#include "symbolize.h"
+#include "../reporters/report.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum {
+	OUTPUT_LIMIT = 4 << 20,         /* bytes of output kept per test */
+	DRAIN_MS = 2000,                /* reading on after a child exited */
+	STACKS_MS = 300,                /* waiting for threads' backtraces */
+};
+
+enum stage { RUNNING, STOPPING, DUMPING, KILLED };
+
+struct open_test {
+	uint32_t child_id;
+	unsigned id;
+	struct timespec started;
+};
+
+struct child {
+	pid_t pid;
+	const struct deft_test_def *def;
+	int chan, out, err;             /* -1 once closed */
+	bool exited, done, live;
+	int status;
+	enum stage stage;
+	enum deft_ending forced;        /* DEFT_ENDED unless stopped by us */
+	long timeout_ms;
+	int64_t deadline, next_step, drain_until;
+	struct deft_buf queue;          /* messages held when not live */
+	struct deft_buf early;          /* output read before the start */
+	unsigned *ids;                  /* child's test id -> run's id */
+	size_t nids;
+	struct open_test *open;
+	size_t nopen, capopen;
+	uint32_t top;                   /* the child's id of its test */
+	struct deft_buf held_end;       /* that test's end message */
+	struct deft_buf crash;          /* its crash message, if any */
+	struct deft_buf exit_call;      /* its exit message, if any */
+	struct deft_buf stacks;         /* rendered thread backtraces */
+	struct deft_buf leftovers;      /* processes it left running */
+	size_t output, dropped;
+	struct child *next;
+};
+
+static struct child *children;
+static unsigned last_id;
+static const struct deft_supervisor_options *opts;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void deft_format_duration(char *buf, size_t size, long ms)
+{
+	if (ms < 1000)
+		snprintf(buf, size, "%ldms", ms);
+	else if (ms < 60000)
+		snprintf(buf, size, "%g" "s", (double)ms / 1000);
+	else
+		snprintf(buf, size, "%ldm%gs", ms / 60000,
+		         (double)(ms % 60000) / 1000);
+}
+
+static void set_nonblocking(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* ---- the messages of one child ---- */
+
+static void append_message(struct deft_buf *b, uint16_t type,
+                           const void *head, size_t hlen, const void *data,
+                           size_t n)
+{
+	struct deft_msg m = {DEFT_PROTOCOL_VERSION, type,
+	                     (uint32_t)(hlen + n)};
+	uint32_t len = (uint32_t)(sizeof(m) + hlen + n);
+	deft_buf_add(b, &len, sizeof(len));
+	deft_buf_add(b, &m, sizeof(m));
+	deft_buf_add(b, head, hlen);
+	deft_buf_add(b, data, n);
+}
+
+static void dispatch(struct child *c, const char *msg, size_t len);
+static void dispatch_all(struct child *c, const struct deft_buf *b);
+
+/* Takes one message: reported now, or queued until the child is done. */
+static void ingest(struct child *c, uint16_t type, const void *head,
+                   size_t hlen, const void *data, size_t n)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	append_message(&b, type, head, hlen, data, n);
+	if (c->live)
+		dispatch(c, b.data + sizeof(uint32_t), b.len - sizeof(uint32_t));
+	else
+		deft_buf_add(&c->queue, b.data, b.len);
+	deft_buf_free(&b);
+}
+
+/* Output for a test (id 0: the innermost one running), within the limit. */
+static void ingest_output(struct child *c, uint32_t id, uint32_t stream,
+                          const char *data, size_t n)
+{
+	size_t room = c->output < OUTPUT_LIMIT ? OUTPUT_LIMIT - c->output : 0;
+	size_t kept = n < room ? n : room;
+	struct deft_msg_output o = {id, stream};
+	if (kept > 0)
+		ingest(c, DEFT_MSG_OUTPUT, &o, sizeof(o), data, kept);
+	c->output += kept;
+	if (kept < n) {
+		if (c->dropped == 0) {
+			static const char note[] =
+				"    deft: output limit of 4 MiB reached; the "
+				"rest of this test's output is dropped\n";
+			struct deft_msg_output log = {0, DEFT_STREAM_LOG};
+			ingest(c, DEFT_MSG_OUTPUT, &log, sizeof(log), note,
+			       sizeof(note) - 1);
+		}
+		c->dropped += n - kept;
+	}
+}
+
+static unsigned global_id(const struct child *c, uint32_t child_id)
+{
+	return child_id < c->nids ? c->ids[child_id] : 0;
+}
+
+static const struct open_test *innermost(const struct child *c)
+{
+	return c->nopen ? &c->open[c->nopen - 1] : NULL;
+}
+
+static void on_start(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_start s;
+	if (len < sizeof(s))
+		return;
+	memcpy(&s, p, sizeof(s));
+	if (sizeof(s) + (size_t)s.name_len + s.file_len > len)
+		return;
+	if (s.id >= c->nids) {
+		size_t n = s.id + 64;
+		c->ids = reallocarray(c->ids, n, sizeof(*c->ids));
+		if (c->ids == NULL)
+			abort();
+		memset(c->ids + c->nids, 0, (n - c->nids) * sizeof(*c->ids));
+		c->nids = n;
+	}
+	if (c->nopen == c->capopen) {
+		c->capopen = c->capopen ? c->capopen * 2 : 8;
+		c->open = reallocarray(c->open, c->capopen, sizeof(*c->open));
+		if (c->open == NULL)
+			abort();
+	}
+	unsigned id = ++last_id;
+	c->ids[s.id] = id;
+	if (c->top == 0)
+		c->top = s.id;
+	struct open_test *o = &c->open[c->nopen++];
+	o->child_id = s.id;
+	o->id = id;
+	clock_gettime(CLOCK_MONOTONIC, &o->started);
+	char *name = strndup(p + sizeof(s), s.name_len);
+	char *file = s.file_len ? strndup(p + sizeof(s) + s.name_len,
+	                                  s.file_len) : NULL;
+	struct deft_test_info info = {id, global_id(c, s.parent), name, file,
+	                              s.line};
+	deft_report_start(&info);
+	free(name);
+	free(file);
+	if (c->early.len) {
+		/* The pipes and the socket are read apart, so output the test
+		 * printed can be read before the message that started it. */
+		struct deft_buf early = c->early;
+		c->early = (struct deft_buf)DEFT_BUF_INIT;
+		dispatch_all(c, &early);
+		deft_buf_free(&early);
+	}
+}
+
+static void close_open(struct child *c, uint32_t child_id)
+{
+	for (size_t i = c->nopen; i-- > 0;)
+		if (c->open[i].child_id == child_id) {
+			memmove(&c->open[i], &c->open[i + 1],
+			        (c->nopen - i - 1) * sizeof(*c->open));
+			c->nopen--;
+			return;
+		}
+}
+
+static void on_end(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_end e;
+	if (len < sizeof(e))
+		return;
+	memcpy(&e, p, sizeof(e));
+	if (sizeof(e) + (size_t)e.detail_len > len)
+		return;
+	if (e.id == c->top) {
+		/* Held back until the process is gone: see finish_child. */
+		deft_buf_add(&c->held_end, p, len);
+		return;
+	}
+	unsigned id = global_id(c, e.id);
+	if (id == 0)
+		return;
+	char *detail = e.detail_len ? strndup(p + sizeof(e), e.detail_len)
+	                            : NULL;
+	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
+	close_open(c, e.id);
+	deft_report_end(id, &end);
+	free(detail);
+}
+
+static void on_output(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_output o;
+	if (len < sizeof(o))
+		return;
+	memcpy(&o, p, sizeof(o));
+	unsigned id = o.id ? global_id(c, o.id) : 0;
+	if (id == 0 && innermost(c))
+		id = innermost(c)->id;
+	if (id == 0 && c->top == 0) {
+		append_message(&c->early, DEFT_MSG_OUTPUT, p, len, NULL, 0);
+		return;
+	}
+	if (id != 0)
+		deft_report_output(id, o.stream, p + sizeof(o),
+		                   len - sizeof(o));
+	else {
+		char *text = strndup(p + sizeof(o), len - sizeof(o));
+		deft_report_note(text);
+		free(text);
+	}
+}
+
+static void on_stack(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_stack s;
+	if (len < sizeof(s))
+		return;
+	memcpy(&s, p, sizeof(s));
+	if (sizeof(s) + (size_t)s.nframes * sizeof(uint64_t) > len)
+		return;
+	s.comm[sizeof(s.comm) - 1] = '\0';
+	char path[64], wchan[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", c->pid, s.tid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(wchan, sizeof(wchan), f))
+			wchan[0] = '\0';
+		fclose(f);
+	}
+	deft_buf_printf(&c->stacks, "thread %d (%s)", s.tid, s.comm);
+	unsigned id = global_id(c, s.id);
+	for (size_t i = 0; id && i < c->nopen; i++)
+		if (c->open[i].id == id)
+			deft_buf_puts(&c->stacks, ", running the test");
+	if (wchan[0] && strcmp(wchan, "0") != 0)
+		deft_buf_printf(&c->stacks, ", waiting in %s", wchan);
+	deft_buf_puts(&c->stacks, ":\n");
+	uint64_t *frames = deft_xmalloc(s.nframes * sizeof(*frames) + 1);
+	memcpy(frames, p + sizeof(s), s.nframes * sizeof(*frames));
+	deft_symbolize(&c->stacks, frames, s.nframes, "  ");
+	free(frames);
+}
+
+static void dispatch(struct child *c, const char *msg, size_t len)
+{
+	struct deft_msg m;
+	if (len < sizeof(m))
+		return;
+	memcpy(&m, msg, sizeof(m));
+	if (m.version != DEFT_PROTOCOL_VERSION || m.len != len - sizeof(m))
+		return;
+	const char *p = msg + sizeof(m);
+	switch (m.type) {
+	case DEFT_MSG_START:
+		on_start(c, p, m.len);
+		break;
+	case DEFT_MSG_OUTPUT:
+		on_output(c, p, m.len);
+		break;
+	case DEFT_MSG_PAUSE:
+	case DEFT_MSG_CONT: {
+		struct deft_msg_id i;
+		if (m.len < sizeof(i))
+			break;
+		memcpy(&i, p, sizeof(i));
+		unsigned id = global_id(c, i.id);
+		if (id && m.type == DEFT_MSG_PAUSE)
+			deft_report_pause(id);
+		else if (id)
+			deft_report_cont(id);
+		break;
+	}
+	case DEFT_MSG_END:
+		on_end(c, p, m.len);
+		break;
+	case DEFT_MSG_DONE:
+		c->done = true;
+		break;
+	case DEFT_MSG_CRASH:
+		deft_buf_add(&c->crash, p, m.len);
+		break;
+	case DEFT_MSG_EXIT:
+		deft_buf_add(&c->exit_call, p, m.len);
+		break;
+	case DEFT_MSG_STACK:
+		on_stack(c, p, m.len);
+		break;
+	}
+}
+
+/* Takes a message from the socket; output is counted against the limit. */
+static void take_message(struct child *c, const char *msg, size_t len)
+{
+	struct deft_msg m;
+	struct deft_msg_output o;
+	if (len < sizeof(m))
+		return;
+	memcpy(&m, msg, sizeof(m));
+	if (m.type == DEFT_MSG_OUTPUT && len >= sizeof(m) + sizeof(o)) {
+		memcpy(&o, msg + sizeof(m), sizeof(o));
+		ingest_output(c, o.id, o.stream, msg + sizeof(m) + sizeof(o),
+		              len - sizeof(m) - sizeof(o));
+		return;
+	}
+	ingest(c, m.type, msg + sizeof(m), len - sizeof(m), NULL, 0);
+}
+
+/* ---- reading ---- */
+
+static void read_pipe(struct child *c, int *fd, enum deft_stream stream)
+{
+	char buf[65536];
+	while (*fd >= 0) {
+		ssize_t n = read(*fd, buf, sizeof(buf));
+		if (n > 0) {
+			ingest_output(c, 0, stream, buf, (size_t)n);
+		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			close(*fd);
+			*fd = -1;
+		} else if (errno == EAGAIN) {
+			return;
+		}
+	}
+}
+
+static void read_channel(struct child *c)
+{
+	static char buf[DEFT_MSG_MAX + 4096];
+	while (c->chan >= 0) {
+		/* What the test printed before this message comes first. */
+		read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
+		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+		ssize_t n = recv(c->chan, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			take_message(c, buf, (size_t)n);
+		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			close(c->chan);
+			c->chan = -1;
+		} else if (errno == EAGAIN) {
+			return;
+		}
+	}
+}
+
+/* ---- the end of a child ---- */
+
+/* Kills what a test left running in its process group, and names it. */
+static void kill_leftovers(struct child *c)
+{
+	if (kill(-c->pid, 0) != 0)
+		return;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		char path[300], stat[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+		stat[n] = '\0';
+		/* pid (comm) state ppid pgrp ... */
+		char *close_paren = strrchr(stat, ')');
+		char *open_paren = strchr(stat, '(');
+		int pgrp;
+		if (!close_paren || !open_paren ||
+		    sscanf(close_paren + 2, "%*c %*d %d", &pgrp) != 1 ||
+		    pgrp != c->pid)
+			continue;
+		*close_paren = '\0';
+		deft_buf_printf(&c->leftovers, "%spid %s (%s)",
+		                c->leftovers.len ? ", " : "", e->d_name,
+		                open_paren + 1);
+	}
+	if (d)
+		closedir(d);
+	kill(-c->pid, SIGKILL);
+}
+
+static void on_exited(struct child *c, int status)
+{
+	c->exited = true;
+	c->status = status;
+	kill_leftovers(c);
+	c->drain_until = now_ns() + (int64_t)DRAIN_MS * 1000000;
+}
+
+/* Logs text on a test in Go's layout: continuation lines indented more. */
+static void log_on(unsigned id, const char *text)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_puts(&b, "    ");
+	for (const char *p = text; *p; p++) {
+		deft_buf_putc(&b, *p);
+		if (*p == '\n' && p[1])
+			deft_buf_puts(&b, "        ");
+	}
+	if (b.data[b.len - 1] != '\n')
+		deft_buf_putc(&b, '\n');
+	deft_report_output(id, DEFT_STREAM_LOG, b.data, b.len);
+	deft_buf_free(&b);
+}
+
+static void describe_signal(struct deft_buf *b, int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev)
+		deft_buf_printf(b, "SIG%s (%s)", abbrev, strsignal(sig));
+	else
+		deft_buf_printf(b, "signal %d", sig);
+}
+
+static const char *fault_kind(int sig, int code)
+{
+	if (sig == SIGSEGV && code == SEGV_MAPERR)
+		return "address not mapped";
+	if (sig == SIGSEGV && code == SEGV_ACCERR)
+		return "invalid permissions";
+	if (sig == SIGBUS && code == BUS_ADRALN)
+		return "misaligned address";
+	if (sig == SIGBUS && code == BUS_ADRERR)
+		return "nonexistent physical address";
+	if (sig == SIGFPE && code == FPE_INTDIV)
+		return "integer divide by zero";
+	if (sig == SIGFPE && code == FPE_INTOVF)
+		return "integer overflow";
+	if (sig == SIGILL && code == ILL_ILLOPN)
+		return "illegal operand";
+	if (sig == SIGILL && code == ILL_ILLOPC)
+		return "illegal opcode";
+	return NULL;
+}
+
+static void pending_cleanups(struct deft_buf *b, const char *text, size_t n)
+{
+	if (n == 0)
+		return;
+	deft_buf_puts(b, "\ncleanups that did not run:\n");
+	deft_buf_indent(b, text, n, "  ");
+}
+
+/* What happened to a child that did not finish its test normally; sets
+ * *target to the child's id of the test to blame (0: the innermost). */
+static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
+                                     struct deft_buf *detail,
+                                     uint32_t *target)
+{
+	char timeout[32], grace[32];
+	deft_format_duration(timeout, sizeof(timeout), c->timeout_ms);
+	deft_format_duration(grace, sizeof(grace), opts->grace_ms);
+	*target = 0;
+	if (c->forced == DEFT_TIMED_OUT) {
+		deft_buf_printf(detail, "timed out after %s", timeout);
+		if (c->stage != KILLED) {
+			deft_buf_printf(why, "deft: test timed out after %s; "
+			                "it was asked to stop and ended within "
+			                "the %s grace period", timeout, grace);
+			return DEFT_TIMED_OUT;
+		}
+		deft_buf_printf(why, "deft: test timed out after %s, and was "
+		                "still running %s later: killed", timeout, grace);
+		if (c->stacks.len) {
+			deft_buf_puts(why, "\nits threads were:\n");
+			deft_buf_add(why, c->stacks.data, c->stacks.len);
+		}
+		return DEFT_TIMED_OUT;
+	}
+	if (c->forced == DEFT_INTERRUPTED) {
+		deft_buf_puts(detail, "interrupted");
+		deft_buf_printf(why, "deft: the run was interrupted %s",
+		                c->stage == KILLED
+		                        ? "and the test did not stop in time: "
+		                          "killed"
+		                        : "while this test ran");
+		return DEFT_INTERRUPTED;
+	}
+	if (c->crash.len >= sizeof(struct deft_msg_crash)) {
+		struct deft_msg_crash cr;
+		memcpy(&cr, c->crash.data, sizeof(cr));
+		const char *frames = c->crash.data + sizeof(cr);
+		size_t fbytes = cr.nframes * sizeof(uint64_t);
+		if (sizeof(cr) + fbytes + cr.text_len > c->crash.len)
+			cr.nframes = cr.text_len = 0, fbytes = 0;
+		*target = cr.id;
+		describe_signal(detail, cr.signo);
+		deft_buf_printf(why, "deft: test crashed%s: ", cr.in_cleanup
+		                ? " in a cleanup" : "");
+		describe_signal(why, cr.signo);
+		const char *kind = fault_kind(cr.signo, cr.code);
+		if (kind)
+			deft_buf_printf(why, ", %s", kind);
+		if (cr.signo == SIGSEGV || cr.signo == SIGBUS ||
+		    cr.signo == SIGFPE || cr.signo == SIGILL)
+			deft_buf_printf(why, " at address 0x%llx",
+			                (unsigned long long)cr.addr);
+		if (cr.nframes) {
+			uint64_t *addrs = deft_xmalloc(fbytes);
+			memcpy(addrs, frames, fbytes);
+			deft_buf_puts(why, "\nbacktrace:\n");
+			deft_symbolize(why, addrs, cr.nframes, "  ");
+			free(addrs);
+		}
+		pending_cleanups(why, frames + fbytes, cr.text_len);
+		return DEFT_CRASHED;
+	}
+	int st = c->status;
+	if (c->exit_call.len >= sizeof(struct deft_msg_exit)) {
+		struct deft_msg_exit ex;
+		memcpy(&ex, c->exit_call.data, sizeof(ex));
+		*target = ex.id;
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		deft_buf_printf(detail, "exit(%d)", code);
+		deft_buf_printf(why, "deft: test called exit(%d)", code);
+		if (sizeof(ex) + ex.text_len <= c->exit_call.len)
+			pending_cleanups(why, c->exit_call.data + sizeof(ex),
+			                 ex.text_len);
+		return DEFT_CRASHED;
+	}
+	if (WIFSIGNALED(st)) {
+		describe_signal(detail, WTERMSIG(st));
+		deft_buf_puts(why, "deft: test process killed by ");
+		describe_signal(why, WTERMSIG(st));
+		return DEFT_CRASHED;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == DEFT_CHILD_CHANNEL_LOST) {
+		deft_buf_puts(detail, "event socket closed");
+		deft_buf_puts(why, "deft: the test closed or replaced deft's "
+		              "event socket, so its results after that were "
+		              "lost");
+		return DEFT_CRASHED;
+	}
+	if (!c->done) {
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		deft_buf_printf(detail, "exited with status %d", code);
+		deft_buf_printf(why, "deft: test process exited with status %d "
+		                "before the test finished (_exit, or exit from "
+		                "a thread deft does not know)", code);
+		return DEFT_CRASHED;
+	}
+	return DEFT_ENDED;
+}
+
+static void end_synthesised(unsigned id, const struct open_test *o,
+                            enum deft_ending ending, const char *detail)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double elapsed = (double)(now.tv_sec - o->started.tv_sec) +
+	                 (double)(now.tv_nsec - o->started.tv_nsec) / 1e9;
+	struct deft_test_end end = {DEFT_FAIL, ending, detail, elapsed};
+	deft_report_end(id, &end);
+}
+
+/* Reports the test when a child could not even start it. */
+static void report_unstarted(struct child *c, const char *why)
+{
+	struct deft_msg_start s = {1, 0, c->def->line,
+	                           (uint32_t)strlen(c->def->name),
+	                           (uint32_t)strlen(c->def->file)};
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_add(&b, &s, sizeof(s));
+	deft_buf_puts(&b, c->def->name);
+	deft_buf_puts(&b, c->def->file);
+	on_start(c, b.data, b.len);
+	deft_buf_free(&b);
+	log_on(c->open[0].id, why);
+}
+
+/* Dispatches messages stored each after its length. */
+static void dispatch_all(struct child *c, const struct deft_buf *b)
+{
+	for (size_t at = 0; at + sizeof(uint32_t) <= b->len;) {
+		uint32_t len;
+		memcpy(&len, b->data + at, sizeof(len));
+		dispatch(c, b->data + at + sizeof(len), len);
+		at += sizeof(len) + len;
+	}
+}
+
+static void finish_child(struct child *c)
+{
+	c->live = true;
+	dispatch_all(c, &c->queue);
+	struct deft_buf why = DEFT_BUF_INIT, detail = DEFT_BUF_INIT;
+	uint32_t target;
+	enum deft_ending ending = describe_end(c, &why, &detail, &target);
+	if (c->nopen == 0) {
+		/* Nothing was started: report the test with the reason. */
+		report_unstarted(c, ending == DEFT_ENDED
+		                 ? "deft: the test's process ended without "
+		                   "starting the test" : why.data);
+		why.len = 0;
+	}
+	unsigned blamed = global_id(c, target) ? global_id(c, target)
+	                                       : innermost(c)->id;
+	if (why.len)
+		log_on(blamed, why.data);
+	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
+	if (c->leftovers.len) {
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_buf_printf(&b, "deft: the test left processes running, "
+		                "now killed: %s", c->leftovers.data);
+		log_on(c->open[0].id, b.data);
+		deft_buf_free(&b);
+		failed = true;
+	}
+	if (c->dropped) {
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_buf_printf(&b, "deft: %zu bytes of output were dropped "
+		                "after the first 4 MiB", c->dropped);
+		log_on(c->open[0].id, b.data);
+		deft_buf_free(&b);
+	}
+	const char *blame = detail.len ? detail.data : NULL;
+	/* Close what is still open, innermost first, the top test last. */
+	while (c->nopen > 0) {
+		struct open_test o = c->open[--c->nopen];
+		struct deft_msg_end e;
+		if (c->nopen == 0 && !failed && c->held_end.len >= sizeof(e)) {
+			memcpy(&e, c->held_end.data, sizeof(e));
+			struct deft_test_end end = {e.result, e.ending, NULL,
+			                            e.elapsed};
+			deft_report_end(o.id, &end);
+		} else {
+			end_synthesised(o.id, &o, ending,
+			                o.id == blamed ? blame : NULL);
+		}
+	}
+	deft_buf_free(&why);
+	deft_buf_free(&detail);
+}
+
+static void free_child(struct child *c)
+{
+	deft_buf_free(&c->queue);
+	deft_buf_free(&c->early);
+	deft_buf_free(&c->held_end);
+	deft_buf_free(&c->crash);
+	deft_buf_free(&c->exit_call);
+	deft_buf_free(&c->stacks);
+	deft_buf_free(&c->leftovers);
+	free(c->ids);
+	free(c->open);
+	free(c);
+}
+
+/* ---- starting a child ---- */
+
+static void close_all_but(int keep[3])
+{
+	for (struct child *o = children; o; o = o->next) {
+		int fds[3] = {o->chan, o->out, o->err};
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0 && fds[i] != keep[0] &&
+			    fds[i] != keep[1] && fds[i] != keep[2])
+				close(fds[i]);
+	}
+}
+
+static struct child *spawn(const struct deft_test_def *def, int sigfd)
+{
+	struct child *c = deft_xcalloc(1, sizeof(*c));
+	c->def = def;
+	c->chan = c->out = c->err = -1;
+	c->live = opts->jobs <= 1;
+	c->timeout_ms = def->timeout_ms > 0 ? def->timeout_ms
+	                                    : opts->test_timeout_ms;
+	int sv[2], out[2], err[2];
+	bool ok = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0;
+	if (ok && pipe2(out, O_CLOEXEC) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		ok = false;
+	}
+	if (ok && pipe2(err, O_CLOEXEC) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		close(out[0]);
+		close(out[1]);
+		ok = false;
+	}
+	if (ok) {
+		fflush(NULL);
+		c->pid = fork();
+	}
+	if (!ok || c->pid < 0) {
+		int e = errno;
+		if (ok) {
+			close(sv[0]); close(sv[1]); close(out[0]);
+			close(out[1]); close(err[0]); close(err[1]);
+		}
+		c->exited = c->done = true;
+		c->live = true;
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_buf_printf(&b, "deft: cannot start the test's process: %s",
+		                strerror(e));
+		report_unstarted(c, b.data);
+		struct open_test top = c->open[0];
+		end_synthesised(top.id, &top, DEFT_CRASHED, "cannot fork");
+		deft_buf_free(&b);
+		free_child(c);
+		return NULL;
+	}
+	if (c->pid == 0) {
+		int keep[3] = {sv[1], out[1], err[1]};
+		close(sigfd);
+		close_all_but(keep);
+		close(sv[0]);
+		close(out[0]);
+		close(err[0]);
+		deft_child_run(def, sv[1], out[1], err[1]);
+	}
+	setpgid(c->pid, c->pid);
+	close(sv[1]);
+	close(out[1]);
+	close(err[1]);
+	c->chan = sv[0];
+	c->out = out[0];
+	c->err = err[0];
+	set_nonblocking(c->out);
+	set_nonblocking(c->err);
+	int64_t now = now_ns();
+	c->deadline = c->timeout_ms ? now + (int64_t)c->timeout_ms * 1000000
+	                            : 0;
+	c->next = children;
+	children = c;
+	return c;
+}
+
+/* ---- stopping ---- */
+
+static void ask_to_stop(struct child *c, enum deft_ending why, int64_t now)
+{
+	if (c->exited || c->stage != RUNNING)
+		return;
+	c->forced = why;
+	c->stage = STOPPING;
+	c->next_step = now + (int64_t)opts->grace_ms * 1000000;
+	kill(c->pid, DEFT_SIG_STOP);
+}
+
+/* Asks every thread of a hung child for its backtrace. */
+static void request_stacks(struct child *c, int64_t now)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", c->pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		int tid = atoi(e->d_name);
+		if (tid > 0)
+			syscall(SYS_tgkill, c->pid, tid, DEFT_SIG_STACK);
+	}
+	if (d)
+		closedir(d);
+	c->stage = DUMPING;
+	c->next_step = now + (int64_t)STACKS_MS * 1000000;
+}
+
+static void kill_child(struct child *c)
+{
+	if (c->exited)
+		return;
+	c->stage = KILLED;
+	kill(-c->pid, SIGKILL);
+	kill(c->pid, SIGKILL);
+}
+
+static void step_deadlines(struct child *c, int64_t now)
+{
+	if (c->exited)
+		return;
+	if (c->stage == RUNNING && c->deadline && now >= c->deadline)
+		ask_to_stop(c, DEFT_TIMED_OUT, now);
+	else if (c->stage == STOPPING && now >= c->next_step) {
+		if (c->forced == DEFT_TIMED_OUT)
+			request_stacks(c, now);
+		else
+			kill_child(c);
+	} else if (c->stage == DUMPING && now >= c->next_step) {
+		kill_child(c);
+	}
+}
+
+static int64_t next_wakeup(int64_t run_deadline)
+{
+	int64_t next = run_deadline;
+	for (struct child *c = children; c; c = c->next) {
+		int64_t t = c->exited ? c->drain_until
+		            : c->stage == RUNNING ? c->deadline : c->next_step;
+		if (t && (next == 0 || t < next))
+			next = t;
+	}
+	return next;
+}
+
+/* ---- the loop ---- */
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (struct child *c = children; c; c = c->next)
+			if (c->pid == pid)
+				on_exited(c, status);
+}
+
+static size_t running(void)
+{
+	size_t n = 0;
+	for (struct child *c = children; c; c = c->next)
+		n++;
+	return n;
+}
+
+/* Finishes and frees the children that are done; returns how many. */
+static size_t collect(int64_t now)
+{
+	size_t collected = 0;
+	for (struct child **p = &children; *p;) {
+		struct child *c = *p;
+		bool drained = c->chan < 0 && c->out < 0 && c->err < 0;
+		if (c->exited && (drained || now >= c->drain_until)) {
+			read_channel(c);
+			read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
+			read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+			*p = c->next;
+			finish_child(c);
+			if (c->chan >= 0)
+				close(c->chan);
+			if (c->out >= 0)
+				close(c->out);
+			if (c->err >= 0)
+				close(c->err);
+			free_child(c);
+			collected++;
+		} else {
+			p = &c->next;
+		}
+	}
+	return collected;
+}
+
+static void poll_once(int sigfd, int64_t wake, int *interrupted)
+{
+	size_t n = 1 + 3 * running(), k = 1;
+	struct pollfd *fds = deft_xcalloc(n, sizeof(*fds));
+	struct child **owner = deft_xcalloc(n, sizeof(*owner));
+	fds[0] = (struct pollfd){sigfd, POLLIN, 0};
+	for (struct child *c = children; c; c = c->next) {
+		int fd3[3] = {c->chan, c->out, c->err};
+		for (int i = 0; i < 3; i++)
+			if (fd3[i] >= 0) {
+				owner[k] = c;
+				fds[k++] = (struct pollfd){fd3[i], POLLIN, 0};
+			}
+	}
+	int timeout = -1;
+	if (wake) {
+		int64_t ms = (wake - now_ns()) / 1000000 + 1;
+		timeout = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+	}
+	if (poll(fds, k, timeout) > 0) {
+		for (size_t i = 1; i < k; i++)
+			if (fds[i].revents) {
+				struct child *c = owner[i];
+				if (fds[i].fd == c->chan)
+					read_channel(c);
+				else if (fds[i].fd == c->out)
+					read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
+				else if (fds[i].fd == c->err)
+					read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+			}
+		struct signalfd_siginfo si;
+		while (fds[0].revents &&
+		       read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				continue;
+			int64_t now = now_ns();
+			for (struct child *c = children; c; c = c->next) {
+				if (*interrupted)
+					kill_child(c);
+				else
+					ask_to_stop(c, DEFT_INTERRUPTED, now);
+			}
+			if (!*interrupted)
+				*interrupted = (int)si.ssi_signo;
+		}
+	}
+	reap();
+	free(fds);
+	free(owner);
+}
+
+int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
+                   const struct deft_supervisor_options *opt)
+{
+	opts = opt;
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	int64_t run_deadline = opt->run_timeout_ms
+	        ? now_ns() + (int64_t)opt->run_timeout_ms * 1000000 : 0;
+	int interrupted = 0;
+	bool run_timed_out = false;
+	size_t next = 0;
+	for (;;) {
+		int64_t now = now_ns();
+		if (run_deadline && now >= run_deadline && !run_timed_out) {
+			run_timed_out = true;
+			char d[32], note[96];
+			deft_format_duration(d, sizeof(d), opt->run_timeout_ms);
+			snprintf(note, sizeof(note), "deft: the run timed out "
+			         "after %s (-timeout)\n", d);
+			deft_report_note(note);
+			for (struct child *c = children; c; c = c->next)
+				ask_to_stop(c, DEFT_TIMED_OUT, now);
+		}
+		bool stop = interrupted || run_timed_out ||
+		            (opt->failfast && deft_report_totals().failed);
+		while (!stop && next < n && running() < (size_t)opt->jobs)
+			spawn(schedule[next++], sigfd);
+		for (struct child *c = children; c; c = c->next)
+			step_deadlines(c, now);
+		if (collect(now) > 0)
+			continue;       /* a slot is free: start the next test */
+		if (children == NULL && (stop || next >= n))
+			break;
+		poll_once(sigfd, next_wakeup(run_deadline), &interrupted);
+	}
+	close(sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (run_timed_out && !interrupted)
+		return 0;
+	return interrupted;
+}

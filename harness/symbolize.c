@@ -1,0 +1,177 @@
+/*
+ * symbolize.c - turns a child's backtrace addresses into functions and
+ * source lines, in the supervisor.
+ *
+ * A test's process is forked from the supervisor without exec, so every
+ * object loaded before the fork sits at the same address in both: the
+ * supervisor can look the addresses up in its own address space.  dladdr
+ * names the object and its exported symbols; addr2line (binutils), when
+ * present, adds static functions and file:line from the debug info.  One
+ * addr2line runs per object per backtrace, and only when a test crashed or
+ * hung, so nothing of this is on a passing test's path.
+ */
+#define _GNU_SOURCE
+#include "symbolize.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct frame {
+	uint64_t addr;
+	Dl_info info;
+	bool found;
+	char *function;         /* from addr2line, or NULL */
+	char *place;            /* file:line from addr2line, or NULL */
+};
+
+/* Whether the object is position-dependent (ET_EXEC): then addr2line
+ * wants absolute addresses, not offsets from its base. */
+static bool is_fixed_executable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf64_Ehdr eh;
+	bool fixed = read(fd, &eh, sizeof(eh)) == (ssize_t)sizeof(eh) &&
+	             memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+	             eh.e_type == ET_EXEC;
+	close(fd);
+	return fixed;
+}
+
+/* Runs addr2line on the frames of one object and fills in their names. */
+static void addr2line(struct frame *frames, size_t n, const char *object)
+{
+	char **argv = calloc(n + 6, sizeof(*argv));
+	char (*hex)[24] = calloc(n, sizeof(*hex));
+	size_t *which = calloc(n, sizeof(*which));
+	if (!argv || !hex || !which)
+		goto out;
+	size_t argc = 0, count = 0;
+	argv[argc++] = "addr2line";
+	argv[argc++] = "-C";
+	argv[argc++] = "-f";
+	argv[argc++] = "-e";
+	argv[argc++] = (char *)object;
+	bool fixed = is_fixed_executable(object);
+	for (size_t i = 0; i < n; i++) {
+		if (!frames[i].found || strcmp(frames[i].info.dli_fname, object))
+			continue;
+		uint64_t a = frames[i].addr;
+		if (!fixed)
+			a -= (uint64_t)(uintptr_t)frames[i].info.dli_fbase;
+		snprintf(hex[count], sizeof(hex[count]), "0x%llx",
+		         (unsigned long long)a);
+		argv[argc++] = hex[count];
+		which[count++] = i;
+	}
+	int p[2];
+	if (count == 0 || pipe2(p, O_CLOEXEC) < 0)
+		goto out;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+	                                 O_WRONLY, 0);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (rc != 0) {
+		close(p[0]);
+		goto out;
+	}
+	FILE *f = fdopen(p[0], "r");
+	char *line = NULL;
+	size_t cap = 0;
+	for (size_t k = 0; k < count; k++) {
+		struct frame *fr = &frames[which[k]];
+		ssize_t len = getline(&line, &cap, f);
+		if (len <= 0)
+			break;
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "??") != 0)
+			fr->function = strdup(line);
+		len = getline(&line, &cap, f);
+		if (len <= 0)
+			break;
+		line[strcspn(line, "\n")] = '\0';
+		char *disc = strstr(line, " (discriminator");
+		if (disc)
+			*disc = '\0';
+		if (strncmp(line, "??", 2) != 0)
+			fr->place = strdup(line);
+	}
+	free(line);
+	fclose(f);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+out:
+	free(argv);
+	free(hex);
+	free(which);
+}
+
+void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
+                    const char *indent)
+{
+	struct frame *frames = calloc(n ? n : 1, sizeof(*frames));
+	if (frames == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		frames[i].addr = addrs[i];
+		/* A return address points after the call: look up the call
+		 * itself, except for the frame that faulted. */
+		uint64_t lookup = i == 0 ? addrs[i] : addrs[i] - 1;
+		frames[i].found = dladdr((void *)(uintptr_t)lookup,
+		                         &frames[i].info) != 0 &&
+		                  frames[i].info.dli_fname != NULL;
+		if (frames[i].found)
+			frames[i].addr = lookup;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!frames[i].found || frames[i].function || frames[i].place)
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= frames[j].found &&
+			        strcmp(frames[j].info.dli_fname,
+			               frames[i].info.dli_fname) == 0;
+		if (!seen)
+			addr2line(frames, n, frames[i].info.dli_fname);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct frame *f = &frames[i];
+		deft_buf_printf(out, "%s#%-2zu ", indent, i);
+		const char *fn = f->function ? f->function
+		                 : f->found && f->info.dli_sname
+		                         ? f->info.dli_sname : NULL;
+		deft_buf_puts(out, fn ? fn : "??");
+		if (f->place)
+			deft_buf_printf(out, " at %s", f->place);
+		else if (f->found)
+			deft_buf_printf(out, " in %s+0x%llx",
+			                f->info.dli_fname,
+			                (unsigned long long)(f->addr -
+			                (uint64_t)(uintptr_t)f->info.dli_fbase));
+		else
+			deft_buf_printf(out, " [0x%llx]",
+			                (unsigned long long)f->addr);
+		deft_buf_putc(out, '\n');
+		free(f->function);
+		free(f->place);
+	}
+	free(frames);
+}
+
