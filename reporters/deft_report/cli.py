@@ -16,7 +16,8 @@ PROG = "deft-report"
 
 def _merge(args):
     report = merge(load(args.inputs))
-    write_atomic(args.out, write_junit(report, name=args.name))
+    write_atomic(args.out, write_junit(report, name=args.name,
+                                       strict=args.strict))
 
 
 def _summary(args):
@@ -70,6 +71,11 @@ def parser():
     m.add_argument("out", metavar="OUT.xml")
     m.add_argument("inputs", metavar="IN", nargs="+")
     m.add_argument("--name", help="name attribute of <testsuites>")
+    m.add_argument("--strict", action="store_true",
+                   help="keep no attribute that Jenkins' or Surefire's "
+                   "schema forbids (a case's file and line and a suite's "
+                   "own output are dropped, a suite's other attributes "
+                   "become properties)")
     m.set_defaults(run=_merge)
 
     s = sub.add_parser("summary", help="totals, failures, flaky, slowest",

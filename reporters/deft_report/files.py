@@ -58,8 +58,11 @@ def write_atomic(path, text):
         sys.stdout.flush()
         return
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory,
-                               prefix="." + os.path.basename(path) + ".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory,
+                                   prefix="." + os.path.basename(path) + ".")
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -69,6 +72,9 @@ def write_atomic(path, text):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except OSError as err:
+        os.unlink(tmp)
+        raise OSError(err.errno, err.strerror, path) from None
     except BaseException:
         os.unlink(tmp)
         raise

@@ -15,7 +15,7 @@ text.clean(); nothing is written as CDATA.
 from datetime import datetime, timezone
 
 from .junit_read import parse_timestamp
-from .model import FAIL, ERROR, SKIP
+from .model import base_name, FAIL, ERROR, SKIP
 from .text import clean
 
 # Suite attributes Surefire's schema forbids; they become properties.
@@ -23,6 +23,9 @@ _SUITE_TO_PROPERTY = ("hostname", "id", "package")
 _SUITE_OWN = ("name", "tests", "failures", "errors", "skipped", "time",
               "timestamp")
 _CASE_OWN = ("name", "classname", "time")
+# What both schemas allow beyond those: in strict mode the only others kept.
+_SUITE_BOTH = ("version", "group")
+_CASE_BOTH = ("group",)
 
 
 def _attr(s):
@@ -79,17 +82,19 @@ def _reruns(out, case, kinds):
         out.append("      </%s>\n" % r.kind)
 
 
-def _case(out, case, suite_name, seen):
+def _case(out, case, suite_name, seen, strict):
     classname = case.classname or suite_name
     name = case.name
-    k = seen.get((classname, name), 0) + 1
-    seen[(classname, name)] = k
-    if k > 1:
-        name = "%s (run %d)" % (name, k)
+    if (classname, name) in seen:
+        base, k = base_name(name), 1
+        while (classname, name) in seen:
+            k += 1
+            name = "%s (run %d)" % (base, k)
+    seen.add((classname, name))
     attrs = [("name", name), ("classname", classname),
              ("time", fmt_time(case.time))]
     attrs += [(k2, v) for k2, v in case.attrs.items()
-              if k2 not in _CASE_OWN]
+              if k2 not in _CASE_OWN and (not strict or k2 in _CASE_BOTH)]
     out.append("    <testcase%s>\n" % _attrs(attrs))
     if case.status == FAIL:
         _element(out, "      ", "failure", [("message", case.message),
@@ -109,7 +114,7 @@ def _case(out, case, suite_name, seen):
     out.append("    </testcase>\n")
 
 
-def _suite(out, suite, seen):
+def _suite(out, suite, seen, strict):
     tests, failures, errors, skipped = suite.counts()
     name = suite.name or (suite.cases[0].classname if suite.cases
                           else "") or "(unnamed)"
@@ -119,7 +124,8 @@ def _suite(out, suite, seen):
              ("timestamp", _timestamp(suite))]
     props = list(suite.properties)
     for k, v in suite.attrs.items():
-        if k in _SUITE_TO_PROPERTY:
+        if k in _SUITE_TO_PROPERTY or (strict and k not in _SUITE_BOTH and
+                                       k not in _SUITE_OWN):
             props.append((k, v))
         elif k not in _SUITE_OWN:
             attrs.append((k, v))
@@ -131,20 +137,24 @@ def _suite(out, suite, seen):
                 [("name", k), ("value", v)]))
         out.append("    </properties>\n")
     for c in suite.cases:
-        _case(out, c, name, seen)
-    if suite.stdout:
+        _case(out, c, name, seen, strict)
+    if suite.stdout and not strict:
         _element(out, "    ", "system-out", [], suite.stdout)
-    if suite.stderr:
+    if suite.stderr and not strict:
         _element(out, "    ", "system-err", [], suite.stderr)
     out.append("  </testsuite>\n")
 
 
-def write_junit(report, name=None):
-    """Returns the report as JUnit XML, a str."""
+def write_junit(report, name=None, strict=False):
+    """Returns the report as JUnit XML, a str.  Attributes of the inputs
+    that the writer does not know are kept, except in strict mode, where
+    a suite's become properties and a case's are dropped (file and line,
+    which GitLab shows but neither schema allows), and so is a suite's own
+    system-out and system-err, which Surefire's schema forbids."""
     out = []
-    seen = {}
+    seen = set()
     for s in report.suites:
-        _suite(out, s, seen)
+        _suite(out, s, seen, strict)
     tests = failures = errors = 0
     time = 0.0
     for s in report.suites:

@@ -28,7 +28,8 @@ FRAMING = re.compile(r"^\s*(=== (RUN|PAUSE|CONT|NAME)\b|--- (PASS|FAIL|SKIP|"
 
 def parse_rfc3339(s):
     """Time of an event -> Unix time; raises ValueError."""
-    s = _FRACTION.sub(lambda m: m.group(1), s.strip(), count=1)
+    s = _FRACTION.sub(lambda m: m.group(1).ljust(7, "0"), s.strip(),
+                      count=1)
     d = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z",
                                                                 "+00:00"))
     if d.tzinfo is None:
