@@ -1,6 +1,7 @@
 """The command line: subcommands, their arguments, and exit statuses (0
 done, 1 an input that cannot be read or is invalid, 2 a usage error)."""
 import argparse
+import os
 import sys
 
 from .errors import InputError, UsageError
@@ -26,7 +27,8 @@ def _summary(args):
 
 
 def _html(args):
-    write_atomic(args.out, render(load(args.inputs), title=args.title))
+    write_atomic(args.out, render(merge(load(args.inputs)),
+                                  title=args.title))
 
 
 def _from_json(args):
@@ -92,7 +94,8 @@ def parser():
 
     h = sub.add_parser("html", help="one self-contained HTML page",
                        description="Render one HTML file with no outside "
-                       "references: a pass/fail tree of the tests by their "
+                       "references (suites of the same name joined, as by "
+                       "merge): a pass/fail tree of the tests by their "
                        "a/b/c names with filtering, each test's logs, "
                        "cleanup failures and leak reports, and a timeline "
                        "(from test2json Time stamps; from JUnit times laid "
@@ -123,6 +126,10 @@ def main(argv=None):
     except InputError as err:
         print("%s: %s" % (PROG, err), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of stdout went away (summary | head): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         print("%s: %s: %s" % (PROG, err.filename or "output", err.strerror),
               file=sys.stderr)

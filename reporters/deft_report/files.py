@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 
-from .errors import InputError
+from .errors import InputError, UsageError
 from .junit_read import read_junit
 from .model import Report
 from .testjson import read_testjson
@@ -44,7 +44,7 @@ def parse(data, source):
 def load(paths):
     """All paths read into one Report; stdin may be named once."""
     if paths.count("-") > 1:
-        raise InputError("-", 0, "stdin named more than once")
+        raise UsageError("stdin (-) named more than once")
     report = Report()
     for p in paths:
         report.extend(parse(*read_bytes(p)))

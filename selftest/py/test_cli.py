@@ -35,8 +35,21 @@ class CliTest(support.TempDir):
 
     def test_stdin_named_twice(self):
         proc = tool("summary", "-", "-", stdin=b"")
-        self.assertEqual(proc.returncode, 1)
-        self.assertIn(b"stdin named more than once", proc.stderr)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.stderr, b"deft-report: stdin (-) named more "
+                         b"than once\n")
+
+    def test_closed_stdout_is_not_an_error(self):
+        import subprocess
+        import sys
+        # summary | head: the reader has gone before the summary is written.
+        r, w = os.pipe()
+        os.close(r)
+        proc = subprocess.run([sys.executable, support.TOOL, "summary",
+                               fixture("go_count2.json")], stdout=w,
+                              stderr=subprocess.PIPE)
+        os.close(w)
+        self.assertEqual((proc.returncode, proc.stderr), (0, b""))
 
     def test_summary_from_stdin(self):
         with open(fixture("go_count2.json"), "rb") as f:

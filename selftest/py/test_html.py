@@ -143,6 +143,21 @@ class PageTest(support.TempDir):
                                  "TestParallel/p2"})
         self.assertEqual((count, rows), ("2 of 14 tests shown", 4))
 
+    def test_flaky_across_shards_in_chromium(self):
+        # The shards' suites are joined, so counts_words, passed in one
+        # and failed in the other, is one flaky test with two runs.
+        out, _ = self.render(fixture("deft_shard0.xml"),
+                             fixture("deft_shard1.xml"),
+                             fixture("surefire_flaky.xml"))
+        dom = self.browse("--dump-dom", "file://%s#status=flaky" % out)
+        shown, _, count, rows = self.visible(dom)
+        self.assertEqual(shown, {"", "counts_words", "retriesPayment"})
+        self.assertEqual((count, rows), ("2 of 10 tests shown", 3))
+        tags = Elements(dom).tags
+        badges = [x.strip() for t, a, x in tags
+                  if a.get("class") == "badge flaky"]
+        self.assertEqual(badges, ["FLAKY", "FLAKY"])
+
     def test_test_output_stays_text_in_chromium(self):
         src = self.path("xss.json")
         with open(src, "wb") as f:
