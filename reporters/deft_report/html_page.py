@@ -21,6 +21,9 @@ from .model import base_name
 from .text import clean
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+# A page stays light enough for a browser with thousands of tests: each
+# log is cut to this many characters (head and tail kept).
+LOG_LIMIT = 256 * 1024
 
 
 def _asset(name):
@@ -96,11 +99,12 @@ def page_data(report, title):
                 "base": clean(base_name(c.name), 4096),
                 "c": clean(c.classname, 4096), "st": c.status,
                 "flaky": c.flaky, "t": c.time, "m": clean(c.message, 4096),
-                "text": clean(c.text), "out": clean(c.stdout),
-                "err": clean(c.stderr),
+                "text": clean(c.text, LOG_LIMIT),
+                "out": clean(c.stdout, LOG_LIMIT),
+                "err": clean(c.stderr, LOG_LIMIT),
                 "rr": [{"k": r.kind, "m": clean(r.message, 4096),
                         "text": clean("\n".join(x for x in (
-                            r.text, r.stdout, r.stderr) if x))}
+                            r.text, r.stdout, r.stderr) if x), LOG_LIMIT)}
                        for r in c.reruns],
                 "file": clean(str(c.attrs.get("file", "")), 4096),
                 "line": clean(str(c.attrs.get("line", "")), 64),

@@ -1,6 +1,7 @@
 """What the report tool's tests share: paths, running the tool as a user
 does, xmllint against the schemas in selftest/schemas/, and a PNG reader
 for the screenshot test."""
+import json
 import os
 import shutil
 import struct
@@ -52,6 +53,18 @@ class TempDir(unittest.TestCase):
 
     def path(self, name):
         return os.path.join(self.tmp, name)
+
+    def failing_test_stream(self, filename, test, output):
+        """Writes a test2json stream of one failing test with output, as
+        a file in self.tmp; returns its path."""
+        path = self.path(filename)
+        with open(path, "w") as f:
+            for event in ({"Action": "run", "Test": test},
+                          {"Action": "output", "Test": test,
+                           "Output": output},
+                          {"Action": "fail", "Test": test}):
+                f.write(json.dumps(event) + "\n")
+        return path
 
     def assertValid(self, path):
         """path is valid against Jenkins' schema as a whole and each of

@@ -127,6 +127,7 @@ class GoStreamTest(support.TempDir):
         env = dict(os.environ, GOFLAGS="", GOPROXY="off", GOTOOLCHAIN="local",
                    GO111MODULE="on")
         env.setdefault("GOCACHE", os.path.join(self.tmp, "gocache"))
+        env.setdefault("GOPATH", os.path.join(self.tmp, "gopath"))
         proc = subprocess.run(["go", "test", "-json", "-count", "2", "."],
                               cwd=pkg, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=300)

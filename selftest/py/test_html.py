@@ -50,12 +50,9 @@ class PageTest(support.TempDir):
         return json.loads(m.group(1))
 
     def test_self_contained(self):
-        hostile = self.path("hostile.json")
-        with open(hostile, "wb") as f:
-            f.write(b'{"Action":"run","Test":"T"}\n'
-                    b'{"Action":"output","Test":"T","Output":"</script>'
-                    b'<script>alert(1)</script><!-- \\u2028\\n"}\n'
-                    b'{"Action":"fail","Test":"T"}\n')
+        hostile = self.failing_test_stream(
+            "hostile.json", "T",
+            "</script><script>alert(1)</script><!-- \u2028\n")
         _, page = self.render(fixture("go_count2.json"), hostile)
         self.assertEqual(page.count("<script"), 2)
         self.assertEqual(page.count("</script>"), 2)
@@ -66,6 +63,16 @@ class PageTest(support.TempDir):
         data = self.data(page)
         self.assertIn("</script><script>alert(1)</script><!-- \u2028",
                       data["cases"][-1]["text"])
+
+    def test_huge_logs_are_cut(self):
+        src = self.failing_test_stream("huge.json", "T",
+                                       "begin" + "x" * 3000000 + "end\n")
+        _, page = self.render(src)
+        self.assertLess(len(page), 400 * 1024)
+        (case,) = self.data(page)["cases"]
+        self.assertTrue(case["text"].startswith("begin"))
+        self.assertTrue(case["text"].endswith("end\n"))
+        self.assertIn("deft-report cut", case["text"])
 
     def test_stream_gives_a_real_timeline(self):
         _, page = self.render(fixture("go_count2.json"))
@@ -103,6 +110,7 @@ class PageTest(support.TempDir):
              "--disable-background-networking",
              "--disable-component-update", "--disable-sync",
              "--user-data-dir=" + user, *flags, page],
+            env=dict(os.environ, HOME=self.tmp),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         return proc.stdout.decode("utf-8", "replace")
@@ -159,12 +167,9 @@ class PageTest(support.TempDir):
         self.assertEqual(badges, ["FLAKY", "FLAKY"])
 
     def test_test_output_stays_text_in_chromium(self):
-        src = self.path("xss.json")
-        with open(src, "wb") as f:
-            f.write(b'{"Action":"run","Test":"<img src=x onerror=boom()>"}\n'
-                    b'{"Action":"output","Test":"<img src=x onerror=boom()>",'
-                    b'"Output":"<b>bold</b> in cleanup close(fd)\\n"}\n'
-                    b'{"Action":"fail","Test":"<img src=x onerror=boom()>"}\n')
+        src = self.failing_test_stream(
+            "xss.json", "<img src=x onerror=boom()>",
+            "<b>bold</b> in cleanup close(fd)\n")
         out, _ = self.render(src)
         tags = Elements(self.browse("--dump-dom", "file://" + out)).tags
         self.assertFalse([t for t, _, _ in tags if t in ("img", "b")])

@@ -74,12 +74,8 @@ class SummaryTest(support.TempDir):
                                             fixture("deft_shard0.xml")))
 
     def test_control_characters_do_not_reach_the_terminal(self):
-        src = self.path("hostile.json")
-        with open(src, "wb") as f:
-            f.write(b'{"Action":"run","Test":"T"}\n'
-                    b'{"Action":"output","Test":"T","Output":"\\u001b]0;'
-                    b'title\\u0007 \\u001b[2J bad \\u0000\\n"}\n'
-                    b'{"Action":"fail","Test":"T"}\n')
+        src = self.failing_test_stream(
+            "hostile.json", "T", "\x1b]0;title\x07 \x1b[2J bad \x00\n")
         out = summary(src)
         self.assertIn("\\x1b]0;title\\x07  bad \\x00", out)
         self.assertNotIn("\x1b", out)
