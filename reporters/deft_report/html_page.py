@@ -72,11 +72,9 @@ def _lay_out(suite, cursor):
 
 def page_data(report, title):
     """The JSON document the page's script reads."""
-    if not report.timed:
-        cursor = 0.0
-        for s in report.suites:
-            for c in s.cases:
-                c.start = c.end = None
+    cursor = 0.0
+    for s in report.suites:         # those read from JUnit
+        if s.cases and all(c.start is None for c in s.cases):
             cursor = _lay_out(s, cursor)
     starts = [c.start for c in report.cases() if c.start is not None]
     t0 = min(starts) if starts else 0.0

@@ -2,7 +2,8 @@
 
 There is no one JUnit format.  This reader takes what deft, gotestsum,
 Jenkins, Ant and Maven Surefire write: a <testsuites> root or a bare
-<testsuite>, suites nested in suites (flattened), failure/error/skipped
+<testsuite>, suites nested in suites (flattened), cases right under
+<testsuites> (gathered in a suite named after the root), failure/error/skipped
 with the text as body or only as message, several system-out elements,
 properties at suite or case level, and Surefire's flakyFailure/
 rerunFailure/flakyError/rerunError with or without a stackTrace child.
@@ -142,9 +143,14 @@ def read_junit(data, source):
     tag = _local(root.tag)
     report = Report(sources=[source])
     if tag == "testsuites":
+        loose = Suite(name=root.get("name", ""), source=source)
         for child in root:
             if _local(child.tag) == "testsuite":
                 _suites(child, source, report.suites)
+            elif _local(child.tag) == "testcase":
+                loose.cases.append(_case(child, source))
+        if loose.cases:         # cases with no suite of their own
+            report.suites.append(loose)
     elif tag == "testsuite":
         _suites(root, source, report.suites)
     else:

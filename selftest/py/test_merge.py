@@ -41,6 +41,16 @@ class ReadTest(support.TempDir):
         self.assertEqual((deep.status, deep.message, deep.text),
                          (FAIL, "", "only a body, no message"))
 
+    def test_cases_outside_any_suite(self):
+        report = read_junit(b'<testsuites name="root"><testcase name="a"/>'
+                            b'<testsuite name="s"><testcase name="b"/>'
+                            b'</testsuite><testcase name="c"><skipped/>'
+                            b'</testcase></testsuites>', "x.xml")
+        self.assertEqual([(s.name, [c.name for c in s.cases])
+                          for s in report.suites],
+                         [("s", ["b"]), ("root", ["a", "c"])])
+        self.assertEqual(report.suites[1].cases[1].status, SKIP)
+
     def test_gotestsum_dialect(self):
         (suite,) = read("gotestsum_count2.xml").suites
         self.assertEqual(suite.counts(), (28, 11, 0, 2))
