@@ -51,6 +51,7 @@ class _Package:
         self.running = {}       # test name -> (Case, output parts)
         self.runs = {}          # test name -> how many runs so far
         self.last = {}          # test name -> its latest (Case, parts)
+        self.parts = []         # (Case, its output parts) of every run
         self.output = []        # output outside any test
         self.result = None
         self.elapsed = None
@@ -81,20 +82,25 @@ def _event(obj, source, n):
         obj.get("Output", ""), elapsed, when
 
 
-def _finish(case, parts, status, elapsed, when):
+def _finish(case, status, elapsed, when):
     case.status = status
-    out = "".join(parts)
-    if status == PASS:
-        case.stdout = out
-    else:
-        case.text = out
-        case.message = message_of(out) or {
-            FAIL: "Failed", SKIP: "Skipped", ERROR: "Error"}[status]
     if elapsed is not None:
         case.time = float(elapsed)
     elif when is not None and case.start is not None:
         case.time = max(0.0, when - case.start)
     case.end = when
+
+
+def _give_output(case, out):
+    """The output of a finished case becomes its text, or its stdout when
+    it passed; output that came after its result event counts too."""
+    if case.status == PASS:
+        case.stdout = out
+        return
+    case.text = out
+    if not case.message:
+        case.message = message_of(out) or {
+            FAIL: "Failed", SKIP: "Skipped", ERROR: "Error"}[case.status]
 
 
 def read_testjson(data, source):
@@ -138,6 +144,7 @@ def read_testjson(data, source):
             case = Case(name=name, classname=pkg, start=when, source=source)
             p.suite.cases.append(case)
             p.running[test] = p.last[test] = (case, [])
+            p.parts.append(p.last[test])
             continue
         entry = p.running.get(test) or p.last.get(test)
         if entry is None:       # events of a test never announced by run
@@ -145,6 +152,7 @@ def read_testjson(data, source):
             p.runs[test] = 1
             p.suite.cases.append(case)
             entry = p.running[test] = p.last[test] = (case, [])
+            p.parts.append(entry)
         case, parts = entry
         if action == "output":
             parts.append(output)
@@ -155,7 +163,7 @@ def read_testjson(data, source):
                 case.pauses[-1][1] = when
         elif action in ("pass", "fail", "skip"):
             status = {"pass": PASS, "fail": FAIL, "skip": SKIP}[action]
-            _finish(case, parts, status, elapsed, when)
+            _finish(case, status, elapsed, when)
             p.running.pop(test, None)
     return _close(order, source, last_time, timed)
 
@@ -163,10 +171,16 @@ def read_testjson(data, source):
 def _close(order, source, last_time, timed):
     report = Report(sources=[source], timed=timed)
     for p in order:
+        outside = "".join(ln for ln in p.output if not FRAMING.match(ln))
         for case, parts in p.running.values():
-            _finish(case, parts, ERROR, None, last_time)
+            # Its process died: what the package printed after it (a
+            # signal, a panic) belongs to its story.
+            _finish(case, ERROR, None, last_time)
             case.message = ("test did not finish: the stream ended while it "
                             "ran (crash, timeout or kill?)")
+            parts.append(outside)
+        for case, parts in p.parts:
+            _give_output(case, "".join(parts))
         s = p.suite
         for c in s.cases:
             c.pauses = [(a, b if b is not None else c.end)

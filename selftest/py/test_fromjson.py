@@ -189,7 +189,16 @@ class AdversarialTest(support.TempDir):
         self.assertEqual(rows["TestA"][0], "pass")
         self.assertEqual(rows["TestB"][0], "error")
         self.assertIn("did not finish", rows["TestB"][1])
-        self.assertIn("about to crash", rows["TestB"][2])
+        self.assertIn("about to crash\nsignal: segmentation fault\n",
+                      rows["TestB"][2])
+
+    def test_output_after_the_result_is_kept(self):
+        data = (event("run", "TestA") + event("fail", "TestA") +
+                event("output", "TestA", "    late.go:3: said late\n"))
+        (_, _, status, message, text), = cases(self.convert_bytes(data))
+        self.assertEqual((status, message, text),
+                         ("failure", "late.go:3: said late",
+                          "    late.go:3: said late\n"))
 
     def test_package_failure_without_failing_test(self):
         data = (event("output", output="panic: in init\n") +
