@@ -8,10 +8,14 @@ with the text as body or only as message, several system-out elements,
 properties at suite or case level, and Surefire's flakyFailure/
 rerunFailure/flakyError/rerunError with or without a stackTrace child.
 Counts in the file are ignored: they are recomputed from the cases.
+Writers that put control characters in their XML, raw or as character
+references (which XML 1.0 forbids either way), or bytes of invalid UTF-8
+are common; repair() shows those as "\\x1b" text before parsing.
 Unknown elements are skipped; unknown attributes are kept, so that a merge
 loses nothing a consumer might read (file and line, for one).
 """
 from datetime import datetime, timezone
+import re
 import xml.etree.ElementTree as ET
 
 from .errors import InputError
@@ -131,11 +135,48 @@ def _suites(e, source, out):
             s.stderr = _add(s.stderr, _text(child))
 
 
+_CHAR_REF = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);")
+_RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([^\"']+)")
+
+
+def _allowed(c):
+    return c in (0x9, 0xA, 0xD) or 0x20 <= c <= 0xD7FF or \
+        0xE000 <= c <= 0xFFFD or 0x10000 <= c <= 0x10FFFF
+
+
+def _ref(m):
+    v = m.group(1)
+    c = int(v[1:], 16) if v[:1] in (b"x",) else int(v)
+    if _allowed(c):
+        return m.group(0)
+    return (b"\\x%02x" % c) if c < 0x100 else (b"\\u%04x" % c)
+
+
+def repair(data):
+    """data with what XML 1.0 forbids made visible text: references to
+    forbidden characters, raw control bytes and, in a UTF-8 document,
+    bytes of invalid UTF-8."""
+    data = _CHAR_REF.sub(_ref, data)
+    declared = _DECLARED.match(data)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        return data             # bytes mean other things there
+    data = _RAW_CONTROL.sub(lambda m: b"\\x%02x" % m.group(0)[0], data)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "surrogateescape")
+        text = re.sub("[\udc80-\udcff]",
+                      lambda m: "\\x%02x" % (ord(m.group(0)) - 0xDC00), text)
+        data = text.encode("utf-8")
+    return data
+
+
 def read_junit(data, source):
     """Parses JUnit XML bytes into a Report; raises InputError naming
     source and the line of the first error."""
     try:
-        root = ET.fromstring(data)
+        root = ET.fromstring(repair(data))
     except ET.ParseError as err:
         line = err.position[0] if err.position else 0
         msg = str(err).split(":")[0]

@@ -51,6 +51,32 @@ class ReadTest(support.TempDir):
                          [("s", ["b"]), ("root", ["a", "c"])])
         self.assertEqual(report.suites[1].cases[1].status, SKIP)
 
+    def test_forbidden_characters_in_the_input_are_repaired(self):
+        src = self.path("dirty.xml")
+        data = (b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite '
+                b'name="s"><testcase name="a &#x1;"><failure message="'
+                b'&#27;[31mred">esc &#x1b;[31m &#0; raw \x01\x1f bad '
+                b'\xff\xc3( kept &#233; &#x1F600; &amp;&#38; &#xFFFE;'
+                b'</failure></testcase></testsuite>\n')
+        with open(src, "wb") as f:
+            f.write(data)
+        (suite,) = read_junit(data, src).suites
+        (case,) = suite.cases
+        self.assertEqual(case.name, "a \\x01")
+        self.assertEqual(case.message, "\\x1b[31mred")
+        self.assertEqual(case.text, "esc \\x1b[31m \\x00 raw \\x01\\x1f bad "
+                         "\\xff\\xc3( kept \u00e9 \U0001F600 && \\ufffe")
+        out = self.path("clean.xml")
+        proc = tool("merge", out, src)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertValid(out)
+
+    def test_other_encodings_are_left_alone(self):
+        report = read_junit('<?xml version="1.0" encoding="ISO-8859-1"?>'
+                            '<testsuite name="s"><testcase name="caf\u00e9"'
+                            '/></testsuite>'.encode("latin-1"), "l1.xml")
+        self.assertEqual(report.suites[0].cases[0].name, "caf\u00e9")
+
     def test_gotestsum_dialect(self):
         (suite,) = read("gotestsum_count2.xml").suites
         self.assertEqual(suite.counts(), (28, 11, 0, 2))
