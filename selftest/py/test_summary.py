@@ -49,6 +49,13 @@ class SummaryTest(support.TempDir):
                          ["  example.com/sample TestFlaky: 1 passed, "
                           "1 failed"])
 
+    def test_flaky_by_repeated_names_in_one_junit_file(self):
+        # gotestsum writes -count runs as cases of the same name.
+        out = summary(fixture("gotestsum_count2.xml"))
+        self.assertEqual(section(out, "Flaky"),
+                         ["  example.com/sample TestFlaky: 1 passed, "
+                          "1 failed"])
+
     def test_flaky_across_files_and_surefire_marks(self):
         out = summary(fixture("deft_shard0.xml"), fixture("deft_shard1.xml"),
                       fixture("surefire_flaky.xml"))
