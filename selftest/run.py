@@ -54,6 +54,30 @@ class Totals:
         print(f"{'FAIL' if bad else 'ok  '} {name}: {found[-1][0]} passed, "
               f"{failed} failed, {skipped} skipped")
 
+    def unittests(self, name, start):
+        """Runs the Python unittest tests under start, adds their counts."""
+        proc = run([sys.executable, "-m", "unittest", "discover", "-s",
+                    start, "-t", start], cwd=ROOT)
+        ran = re.search(r"^Ran (\d+) tests? in ", proc.stdout, re.M)
+        end = re.search(r"^(OK|FAILED)(?: \((.*)\))?$", proc.stdout, re.M)
+        if not ran or not end:
+            self.check(name, False, proc.stdout[-5000:])
+            return
+        n = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)",
+                                                      end.group(2) or ""))
+        failed = n.get("failures", 0) + n.get("errors", 0) + \
+            n.get("unexpected_successes", 0)
+        skipped = n.get("skipped", 0)
+        passed = int(ran.group(1)) - failed - skipped
+        self.passed += passed
+        self.failed += failed
+        self.skipped += skipped
+        bad = failed > 0 or proc.returncode != 0
+        if bad:
+            print(proc.stdout[-20000:])
+        print(f"{'FAIL' if bad else 'ok  '} {name}: {passed} passed, "
+              f"{failed} failed, {skipped} skipped")
+
 
 def run(argv, **kw):
     return subprocess.run(argv, text=True, stdout=subprocess.PIPE,
@@ -126,6 +150,8 @@ def main():
         totals.suite(f"{v}: tutorial example",
                      [os.path.join(build, "examples", "tutorial",
                                    "tutorial_test")], env)
+    totals.unittests("report tool (selftest/py)",
+                     os.path.join(ROOT, "selftest", "py"))
     check_readme(totals, "gcc")
     check_readme(totals, "clang")
     check_install(totals)
