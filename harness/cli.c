@@ -37,6 +37,13 @@ static const char usage_text[] =
 	"  -shuffle off|on|SEED\n"
 	"                   run top-level tests in random order; the seed\n"
 	"                   is printed so the order can be repeated\n"
+	"  -json            print the test2json event stream (go test -json)\n"
+	"                   on stdout instead of the console format\n"
+	"  -junit FILE      write a JUnit XML report to FILE\n"
+	"  -tap             print TAP version 14 on stdout instead\n"
+	"  -shard I/N       run only shard I (0 to N-1) of N; also taken from\n"
+	"                   GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS and Bazel's\n"
+	"                   TEST_SHARD_INDEX/TEST_TOTAL_SHARDS\n"
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
@@ -46,6 +53,8 @@ struct flag_state {
 	const char *prog;
 	const char *list;
 	bool help;
+	const char *junit;
+	bool json, tap;
 };
 
 static int usage_error(const char *fmt, ...) DEFT_PRINTF(1, 2);
@@ -115,11 +124,39 @@ static int parse_shuffle(const char *value)
 	return 0;
 }
 
+static int parse_shard(const char *value)
+{
+	struct deft_buf err = DEFT_BUF_INIT;
+	int rc = deft_shard_parse(value, &err) ? usage_error("%s", err.data)
+	                                        : 0;
+	deft_buf_free(&err);
+	return rc;
+}
+
+/* Bazel's test protocol and GoogleTest's sharding variables, for what
+ * the command line did not set (see shard.c). */
+static int read_test_env(struct flag_state *st)
+{
+	struct deft_buf err = DEFT_BUF_INIT;
+	int rc = deft_shard_from_env(&err) ? usage_error("%s", err.data) : 0;
+	deft_buf_free(&err);
+	if (rc)
+		return rc;
+	const char *xml = getenv("XML_OUTPUT_FILE");
+	if (st->junit == NULL && xml && *xml)
+		st->junit = xml;
+	const char *only = getenv("TESTBRIDGE_TEST_ONLY");
+	if (deft_opt.run == NULL && only && *only)
+		return parse_filter("run", only, &deft_opt.run);
+	return 0;
+}
+
 /* Sets one flag; value is NULL when none was given with '='. */
 static int set_flag(struct flag_state *st, const char *name,
                     const char *value, char ***rest)
 {
-	static const char *const bools[] = {"v", "failfast", "h", "help"};
+	static const char *const bools[] = {"v", "failfast", "h", "help",
+	                                    "json", "tap"};
 	bool is_bool = false;
 	for (size_t i = 0; i < sizeof(bools) / sizeof(*bools); i++)
 		is_bool |= strcmp(name, bools[i]) == 0;
@@ -127,7 +164,11 @@ static int set_flag(struct flag_state *st, const char *name,
 		bool on = false;
 		if (parse_bool(name, value, &on))
 			return 2;
-		if (name[0] == 'v')
+		if (strcmp(name, "json") == 0)
+			st->json = on;
+		else if (strcmp(name, "tap") == 0)
+			st->tap = on;
+		else if (name[0] == 'v')
 			deft_opt.verbose = on;
 		else if (name[0] == 'f')
 			deft_opt.failfast = on;
@@ -136,7 +177,7 @@ static int set_flag(struct flag_state *st, const char *name,
 		return 0;
 	}
 	static const char *const valued[] = {"run", "skip", "list", "count",
-	                                     "shuffle"};
+	                                     "shuffle", "junit", "shard"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -158,6 +199,14 @@ static int set_flag(struct flag_state *st, const char *name,
 		st->list = value;
 		return 0;
 	}
+	if (strcmp(name, "junit") == 0) {
+		if (value[0] == '\0')
+			return usage_error("-junit needs a file name");
+		st->junit = value;
+		return 0;
+	}
+	if (strcmp(name, "shard") == 0)
+		return parse_shard(value);
 	const char *err = NULL;
 	deft_opt.count = strtonum(value, 1, 1000000, &err);
 	if (err)
@@ -263,7 +312,8 @@ static void run_tests(void)
 		for (size_t i = 0; i < n; i++) {
 			if (deft_opt.failfast && deft_failures)
 				goto done;
-			if (!deft_selected(order[i]->name))
+			if (!deft_selected(order[i]->name) ||
+			    !deft_in_shard(order[i]->name))
 				continue;
 			T *t = deft_test_new(NULL, order[i]->name);
 			t->file = order[i]->file;
@@ -285,7 +335,8 @@ static bool use_colour(void)
 
 int t_main(int argc, char **argv)
 {
-	struct flag_state st = {argv[0] ? argv[0] : "test", NULL, false};
+	struct flag_state st = {argv[0] ? argv[0] : "test", NULL, false,
+	                        NULL, false, false};
 	deft_opt = (struct deft_options){.count = 1};
 	if (parse_flags(&st, argv))
 		return 2;
@@ -295,13 +346,28 @@ int t_main(int argc, char **argv)
 	}
 	if (st.list)
 		return list_tests(st.list);
-	deft_report_add(deft_console_new(deft_opt.verbose, use_colour()));
+	if (read_test_env(&st))
+		return 2;
+	if (st.json && st.tap)
+		return usage_error("-json and -tap both write to stdout: "
+		                   "choose one");
+	if (st.json)
+		deft_report_add(deft_json_new(STDOUT_FILENO));
+	else if (st.tap)
+		deft_report_add(deft_tap_new(STDOUT_FILENO));
+	else
+		deft_report_add(deft_console_new(deft_opt.verbose,
+		                                 use_colour()));
+	if (st.junit)
+		deft_report_add(deft_junit_new(st.junit));
+	deft_premature_exit_mark(true);
 	struct deft_run_info run = {argc, argv, deft_base_name(st.prog),
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
 	run_tests();
 	bool written = deft_report_finish(&deft_totals);
+	deft_premature_exit_mark(false);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
 	return deft_totals.failed || !written ? 1 : 0;

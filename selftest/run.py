@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+import reports_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
@@ -32,6 +34,11 @@ class Totals:
         else:
             self.failed += 1
             print(f"FAIL {name}\n{detail}")
+
+    def skip(self, name, why):
+        """Counts a check that cannot run here, saying why."""
+        self.skipped += 1
+        print(f"skip {name}: {why}")
 
     def suite(self, name, argv, env=None):
         """Runs a deft test binary and adds up the counts it prints."""
@@ -126,9 +133,13 @@ def main():
         totals.suite(f"{v}: tutorial example",
                      [os.path.join(build, "examples", "tutorial",
                                    "tutorial_test")], env)
+        reports_check.check_reports(totals, v, build)
     check_readme(totals, "gcc")
     check_readme(totals, "clang")
     check_install(totals)
+    gcc = os.path.join(ROOT, "build", "gcc")
+    reports_check.check_shards(totals, gcc)
+    reports_check.check_examples(totals, gcc)
     print(f"{totals.passed} passed, {totals.failed} failed, "
           f"{totals.skipped} skipped")
     return 1 if totals.failed else 0
