@@ -119,6 +119,34 @@ void deft_xml_escape(struct deft_buf *b, const char *s, size_t n, bool attr)
 	}
 }
 
+void deft_text_clean(struct deft_buf *b, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t run = 0;
+		while (i + run < n && (unsigned char)s[i + run] >= 0x20 &&
+		       (unsigned char)s[i + run] < 0x7f)
+			run++;
+		deft_buf_add(b, s + i, run);
+		i += run;
+		if (i == n)
+			break;
+		uint32_t cp;
+		size_t len = deft_utf8_decode((const unsigned char *)s + i,
+		                              n - i, &cp);
+		if (len == 0) {
+			deft_buf_puts(b, "\xef\xbf\xbd");
+			len = 1;
+		} else if ((cp < 0x20 && cp != '\t' && cp != '\n') ||
+		           cp == 0x7f) {
+			deft_buf_printf(b, "\\x%02x", (unsigned)cp);
+		} else {
+			deft_buf_add(b, s + i, len);
+		}
+		i += len;
+	}
+}
+
 size_t deft_json_escape(struct deft_buf *b, const char *s, size_t n,
                         size_t max_out)
 {

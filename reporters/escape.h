@@ -31,6 +31,11 @@ size_t deft_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
  * writes "]]>" raw. */
 void deft_xml_escape(struct deft_buf *b, const char *s, size_t n, bool attr);
 
+/* Appends s[0..n) to b as valid UTF-8 text for a line-based format:
+ * invalid bytes become U+FFFD, control characters other than tab and
+ * newline (ESC of colour codes, CR, NUL) are written as "\xHH". */
+void deft_text_clean(struct deft_buf *b, const char *s, size_t n);
+
 /* Appends, as the inside of a JSON string, as much of s[0..n) as fits in
  * about max_out bytes of b (at least one character), and returns how many
  * bytes of s it consumed.  Characters are never split. */

@@ -40,17 +40,33 @@ struct json {
 	struct timespec started; /* CLOCK_MONOTONIC */
 	struct deft_buf line;
 	bool write_failed;
+	time_t second;          /* the second whose text is in stamp */
+	char stamp[32];         /* "2006-01-02T15:04:05", UTC */
 };
+
+/* Appends the time now in RFC 3339, formatting the date only when the
+ * second changes (events come thousands a second). */
+static void put_time(struct json *j)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != j->second || j->stamp[0] == '\0') {
+		struct tm tm;
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(j->stamp, sizeof(j->stamp), "%Y-%m-%dT%H:%M:%S",
+		         &tm);
+		j->second = now.tv_sec;
+	}
+	deft_buf_printf(&j->line, "%s.%09ldZ", j->stamp, (long)now.tv_nsec);
+}
 
 /* Starts a line: {"Time":...,"Action":...,"Package":...[,"Test":...] */
 static void open_event(struct json *j, const char *action,
                        const struct deft_node *test)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	j->line.len = 0;
 	deft_buf_puts(&j->line, "{\"Time\":\"");
-	deft_rfc3339(&j->line, &now, true);
+	put_time(j);
 	deft_buf_printf(&j->line, "\",\"Action\":\"%s\",\"Package\":",
 	                action);
 	deft_json_string(&j->line, j->package);
@@ -131,7 +147,9 @@ static void json_begin(struct deft_reporter *r,
 			close(fd);
 		j->write_failed = true;
 		perror("deft: -json: cannot duplicate the output");
+		return;
 	}
+	action(j, "start", NULL, -1);   /* as go test -json does since 1.20 */
 }
 
 static void json_note(struct deft_reporter *r, const char *text)

@@ -72,17 +72,20 @@ static void tap_begin(struct deft_reporter *r, const struct deft_run_info *run)
 	fprintf(p->out, "TAP version %d\n", v13 ? 13 : 14);
 }
 
-/* Appends text as comment lines ("# ...") to b. */
+/* Appends text as comment lines ("# ...") to b, made valid UTF-8
+ * without control characters (escape.c). */
 static void add_comment(struct deft_buf *b, bool *mid_line, const char *text,
                         size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	struct deft_buf clean = DEFT_BUF_INIT;
+	deft_text_clean(&clean, text, n);
+	for (size_t i = 0; i < clean.len; i++) {
 		if (!*mid_line)
 			deft_buf_puts(b, "# ");
-		*mid_line = text[i] != '\n';
-		/* a lone CR would start a line the reader sees */
-		deft_buf_putc(b, text[i] == '\r' ? ' ' : text[i]);
+		*mid_line = clean.data[i] != '\n';
+		deft_buf_putc(b, clean.data[i]);
 	}
+	deft_buf_free(&clean);
 }
 
 /* Writes text outside any test as comment lines. */
@@ -123,15 +126,19 @@ static void tap_output(struct deft_reporter *r, unsigned id,
 	add_comment(&s->body, &s->mid_line, text, n);
 }
 
-/* A test point's description: '#' and '\' escaped as TAP 14 asks, line
- * breaks made spaces. */
+/* A test point's description: '#' and '\\' escaped as TAP 14 asks,
+ * made valid UTF-8 without control characters. */
 static void add_description(struct deft_buf *b, const char *name)
 {
-	for (const char *c = name; *c; c++) {
-		if (*c == '#' || *c == '\\')
+	struct deft_buf clean = DEFT_BUF_INIT;
+	deft_text_clean(&clean, name, strlen(name));
+	for (size_t i = 0; i < clean.len; i++) {
+		char c = clean.data[i];
+		if (c == '#' || c == '\\')
 			deft_buf_putc(b, '\\');
-		deft_buf_putc(b, *c == '\n' || *c == '\r' ? ' ' : *c);
+		deft_buf_putc(b, c == '\n' ? ' ' : c);
 	}
+	deft_buf_free(&clean);
 }
 
 static void end_node(struct tap *p, struct deft_node *n,

@@ -197,6 +197,9 @@ TEST(json_abnormal_endings)
 	feed(r, false);
 	T_EXPECT(t, r->finish(r, &run_totals));
 	char *out = slurp(t, s.path);
+	T_EXPECT_NOT_NULL(t, strstr(out, "\"Action\":\"start\",\"Package\":"
+	                                 "\"prog\"}\n"));
+	T_EXPECT(t, strstr(out, "\"start\"") < strchr(out, '\n'));
 	const char *sub_fail = strstr(out, "\"Action\":\"fail\",\"Package\":"
 	                                   "\"prog\",\"Test\":\"top/sub\"");
 	const char *top_fail = strstr(out, "\"Action\":\"fail\",\"Package\":"
@@ -302,7 +305,7 @@ TEST(tap_abnormal_endings)
 		"  message: \"test timed out: after 10s\"\n"
 		"  severity: timeout\n"
 		"  ...\n"
-		"# to stdout ]]> \x1b[31mto stderr\n"
+		"# to stdout ]]> \\x1b[31mto stderr\n"
 		"ok 3 - noisy\n"
 		"not ok 4 - last\n"
 		"  ---\n"
