@@ -27,8 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* gotestsum gives up on longer lines; keep well under. */
-#define LINE_MAX_BYTES 65535
+/* gotestsum gives up on lines over 65,535 bytes: an output event is cut
+ * when its line reaches this many (plus one character and the closing
+ * "}\n"), whatever the length of the test's name up to that. */
 #define OUTPUT_BUDGET 48000
 
 struct json {
@@ -215,6 +216,8 @@ static void end_node(struct json *j, struct deft_node *n,
 	outputf(j, n, "%*s--- %s: %s (%.2fs)\n", 4 * n->depth, "",
 	        words[res], n->name, end->elapsed);
 	action(j, actions[res], n, end->elapsed);
+	if (n->parent == NULL && j->out && fflush(j->out) != 0)
+		j->write_failed = true;   /* readers see each test as it ends */
 	deft_tree_remove(&j->tree, n);
 }
 

@@ -167,6 +167,10 @@ static void feed(struct deft_reporter *r, bool huge)
 		r->note(r, "-shuffle 42\n");
 	r->start(r, &top);
 	r->start(r, &sub);
+	if (r->pause) {
+		r->pause(r, 2);
+		r->cont(r, 2);
+	}
 	r->output(r, 2, DEFT_STREAM_LOG, "    x_test.c:14: about to crash\n",
 	          31);
 	r->end(r, 1, &crashed);
@@ -212,6 +216,16 @@ TEST(json_abnormal_endings)
 	T_EXPECT_NOT_NULL(t, strstr(out, "deft: test crashed: signal "
 	                                 "SIGSEGV\\n"));
 	T_EXPECT_NOT_NULL(t, strstr(out, "deft: test timed out: after 10s"));
+	const char *pause = strstr(out, "\"Test\":\"top/sub\",\"Output\":"
+	                                "\"=== PAUSE top/sub\\n\"}\n");
+	T_ASSERT_NOT_NULL(t, pause);
+	pause = strstr(pause, "\"Action\":\"pause\",\"Package\":\"prog\","
+	                      "\"Test\":\"top/sub\"}\n");
+	T_ASSERT_NOT_NULL(t, pause);
+	T_EXPECT_NOT_NULL(t, strstr(pause, "\"Output\":\"=== CONT  "
+	                                   "top/sub\\n\"}\n"));
+	T_EXPECT_NOT_NULL(t, strstr(pause, "\"Action\":\"cont\",\"Package\":"
+	                                   "\"prog\",\"Test\":\"top/sub\"}"));
 	T_EXPECT_NOT_NULL(t, strstr(out, "\"Output\":\"to stdout ]]> "
 	                                 "\\u001b[31m\"}"));
 	T_EXPECT_NOT_NULL(t, strstr(out, "\"Test\":\"last\",\"Output\":"

@@ -44,7 +44,7 @@ def deft_counts(exe, args):
 
 
 def xmllint(path, schema):
-    proc = run(["xmllint", "--noout", "--huge", "--schema",
+    proc = run(["xmllint", "--noout", "--schema",
                 os.path.join(SCHEMAS, schema), path])
     return proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
 
@@ -279,6 +279,21 @@ def top_level_results(exe, args, env=None):
     return [e["Test"] for e in map(json.loads, proc.stdout.splitlines())
             if e.get("Test") and "/" not in e["Test"] and
             e["Action"] in ("pass", "fail", "skip")], proc
+
+
+def check_write_errors(totals, build):
+    """A stream that cannot be written makes the run fail, saying so."""
+    exe = os.path.join(build, "selftest", "progs", "subtests")
+    for flag, what in (("-json", "the event stream"),
+                       ("-tap", "the TAP stream")):
+        for how, shell in (("stdout closed", ">&-"),
+                           ("stdout full", ">/dev/full")):
+            proc = run(["sh", "-c", f"exec \"$0\" -run '^first$' {flag} "
+                        f"{shell}", exe])
+            err = proc.stderr.decode()
+            totals.check(f"{flag} with {how}: exit status 1 and a "
+                         f"message", proc.returncode == 1 and
+                         f"deft: {flag}:" in err, err)
 
 
 def check_shards(totals, build):

@@ -139,6 +139,7 @@ def main():
     check_install(totals)
     gcc = os.path.join(ROOT, "build", "gcc")
     reports_check.check_shards(totals, gcc)
+    reports_check.check_write_errors(totals, gcc)
     reports_check.check_examples(totals, gcc)
     print(f"{totals.passed} passed, {totals.failed} failed, "
           f"{totals.skipped} skipped")
