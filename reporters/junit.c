@@ -270,8 +270,8 @@ static struct junit_case *top_case(struct deft_node *n)
 }
 
 /* Appends the <testcase> of n, ended as end says, to b. */
-static void put_case(struct junit *j, struct deft_buf *b,
-                     struct deft_node *n, const char *classname,
+static void put_case(struct deft_buf *b, struct deft_node *n,
+                     const char *classname,
                      const struct deft_test_end *end)
 {
 	struct junit_case *c = deft_node_data(n);
@@ -328,7 +328,6 @@ static void put_case(struct junit *j, struct deft_buf *b,
 		deft_buf_puts(b, "</system-err>\n");
 	}
 	deft_buf_puts(b, "    </testcase>\n");
-	(void)j;
 }
 
 /* Writes the suite of top-level test n, its case last. */
@@ -337,7 +336,7 @@ static void write_suite(struct junit *j, struct deft_node *n,
 {
 	struct junit_case *c = deft_node_data(n);
 	struct deft_buf tail = DEFT_BUF_INIT;
-	put_case(j, &tail, n, c->classname, end);
+	put_case(&tail, n, c->classname, end);
 
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_puts(&b, "  <testsuite");
@@ -379,7 +378,7 @@ static void end_node(struct junit *j, struct deft_node *n,
 		while (top->parent)
 			top = top->parent;
 		struct junit_case *tc = deft_node_data(top);
-		put_case(j, &tc->suite, n, tc->classname, end);
+		put_case(&tc->suite, n, tc->classname, end);
 	} else {
 		write_suite(j, n, end);
 	}

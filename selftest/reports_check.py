@@ -176,14 +176,26 @@ def check_gotestsum(totals, name, exe, args, tmp):
                  f"got {got}, want {want}\n{out[-3000:]}")
     totals.check(f"{name}: gotestsum exits as deft does",
                  (proc.returncode != 0) == (status != 0))
+    proc = run([exe, *args, "-json"])
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    failing = sorted({e["Test"] for e in events
+                      if e.get("Test") and e["Action"] == "fail"})
+    reported = sorted(set(re.findall(r"^=== FAIL: \S+ (.*) \(\d", out,
+                                     re.M)))
+    totals.check(f"{name}: gotestsum names deft's failures", reported ==
+                 failing, f"gotestsum: {reported}\ndeft: {failing}")
     try:
         root = ET.parse(junit).getroot()
         got = (int(root.get("tests")), int(root.get("failures")))
+        names = {c.get("name") for c in root.iter("testcase")}
     except (OSError, ET.ParseError, TypeError) as e:
-        got = str(e)
+        got, names = str(e), set()
     totals.check(f"{name}: gotestsum --junitfile has deft's counts",
                  got == (passed + failed + skipped, failed),
                  f"got {got}")
+    want = {e["Test"] for e in events if e.get("Test")}
+    totals.check(f"{name}: gotestsum --junitfile has deft's test names",
+                 names == want, f"{sorted(names ^ want)}")
 
 
 def parse_tap(lines, i, indent, problems):
