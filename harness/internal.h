@@ -137,8 +137,9 @@ struct deft_test_def **deft_registry(size_t *n);
 /* Parses -shard INDEX/TOTAL; on error writes a message to err. */
 int deft_shard_parse(const char *value, struct deft_buf *err);
 /* Reads the shard from TEST_SHARD_INDEX/TEST_TOTAL_SHARDS or
- * GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS unless -shard was given, and
- * touches TEST_SHARD_STATUS_FILE; -1 with a message in err on error. */
+ * GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS unless -shard was given, touches
+ * TEST_SHARD_STATUS_FILE and sets TMPDIR to TEST_TMPDIR; -1 with a
+ * message in err on error. */
 int deft_shard_from_env(struct deft_buf *err);
 /* Whether the top-level test of that name is in this shard. */
 bool deft_in_shard(const char *name);

@@ -14,8 +14,10 @@
  * TEST_TOTAL_SHARDS and TEST_SHARD_INDEX, expects the test to touch
  * TEST_SHARD_STATUS_FILE to show it shards, and reads a test that left
  * TEST_PREMATURE_EXIT_FILE behind as having exited early; that file is
- * created when the run starts and removed when it ends normally.
- * XML_OUTPUT_FILE and TESTBRIDGE_TEST_ONLY are read in cli.c.
+ * created when the run starts and removed when it ends normally.  Its
+ * private TEST_TMPDIR becomes TMPDIR, where tests and what they run make
+ * their temporary files.  XML_OUTPUT_FILE and TESTBRIDGE_TEST_ONLY are
+ * read in cli.c.
  */
 #include "internal.h"
 
@@ -115,6 +117,11 @@ int deft_shard_from_env(struct deft_buf *err)
 		touch(status, err);
 		if (err->len != before)
 			return -1;
+	}
+	const char *tmp = getenv("TEST_TMPDIR");
+	if (tmp && *tmp && setenv("TMPDIR", tmp, 1) != 0) {
+		deft_buf_printf(err, "cannot set TMPDIR to TEST_TMPDIR");
+		return -1;
 	}
 	if (shard_set)
 		return 0;       /* -shard wins */

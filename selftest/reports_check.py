@@ -357,6 +357,12 @@ def check_shards(totals, build):
         got, _ = top_level_results(exe, [], env)
         totals.check("Bazel: TESTBRIDGE_TEST_ONLY selects as -run does",
                      got == ["first", "third"], f"{got}")
+    reports = os.path.join(build, "selftest", "progs", "reports")
+    proc = run([reports, "-run", "^temp_dir$", "-v"],
+               env=dict(base, TEST_TMPDIR="/bazel/private/tmp"))
+    totals.check("Bazel: TEST_TMPDIR becomes the tests' TMPDIR",
+                 b"TMPDIR=/bazel/private/tmp\n" in proc.stdout,
+                 proc.stdout.decode())
     for env, want in ((dict(base, GTEST_SHARD_INDEX="0"),
                        "GTEST_SHARD_INDEX is set but GTEST_TOTAL_SHARDS "
                        "is not"),

@@ -47,6 +47,12 @@ TEST(tree)
 	t_run(t, "c", leaf, NULL);
 }
 
+TEST(temp_dir)
+{
+	const char *tmp = getenv("TMPDIR");
+	t_log(t, "TMPDIR=%s", tmp ? tmp : "(unset)");
+}
+
 TEST(every_byte)
 {
 	char bytes[256];
