@@ -306,6 +306,12 @@ static void run_tests(void)
 		         deft_opt.seed);
 		deft_report_note(note);
 	}
+	unsigned shard, shards;
+	if (deft_sharded(&shard, &shards)) {
+		char note[64];
+		snprintf(note, sizeof(note), "-shard %u/%u\n", shard, shards);
+		deft_report_note(note);
+	}
 	for (long round = 0; round < deft_opt.count; round++) {
 		if (deft_opt.shuffle)
 			shuffle(order, n, &state);

@@ -62,6 +62,7 @@ static const struct golden cases[] = {
 	{"usage_json_and_tap", "subtests", {"-json", "-tap"}},
 	{"usage_empty_junit", "subtests", {"-junit="}},
 	{"tap", "subtests", {"-tap"}},
+	{"shard", "subtests", {"-shard", "1/3"}},
 	{"junit_unwritable", "subtests",
 	 {"-run", "^first$", "-junit", "/nonexistent-deft-dir/r.xml"}},
 	{"own_main", "own_main", {"-v"}},
