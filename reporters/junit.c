@@ -210,6 +210,21 @@ static void junit_begin(struct deft_reporter *r,
 	}
 }
 
+/* A line about the run ("-shard 1/3") becomes a property of the suites
+ * written after it. */
+static void junit_note(struct deft_reporter *r, const char *text)
+{
+	struct junit *j = (struct junit *)r;
+	size_t n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		n--;
+	char *line = deft_xmalloc(n + 1);
+	memcpy(line, text, n);
+	line[n] = '\0';
+	put_property(&j->props, "note", line);
+	free(line);
+}
+
 static void junit_start(struct deft_reporter *r,
                         const struct deft_test_info *test)
 {
@@ -461,6 +476,7 @@ struct deft_reporter *deft_junit_new(const char *path)
 {
 	struct junit *j = deft_xcalloc(1, sizeof(*j));
 	j->r.begin = junit_begin;
+	j->r.note = junit_note;
 	j->r.start = junit_start;
 	j->r.output = junit_output;
 	j->r.end = junit_end;

@@ -271,6 +271,8 @@ TEST(junit_abnormal_endings)
 	                                 "</system-err>"));
 	T_EXPECT_NOT_NULL(t, strstr(out, "<property name=\"shuffle.seed\" "
 	                                 "value=\"42\"/>"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<property name=\"note\" "
+	                                 "value=\"-shuffle 42\"/>"));
 	T_EXPECT_NOT_NULL(t, strstr(out, "<property name=\"file\" "
 	                                 "value=\"x_test.c:12\"/>"));
 }
