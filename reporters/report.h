@@ -103,13 +103,15 @@ bool deft_report_finish(const struct deft_totals *tot);
 /* The console reporter: Go's format, verbose or not, on stdout. */
 struct deft_reporter *deft_console_new(bool verbose, bool colour);
 
-/* The test2json stream of go test -json (json.c), and TAP 14 (tap.c),
- * written to a duplicate of fd taken when the run begins.  These three
- * reporters hold no memory after finish but their own struct, which the
- * caller may free(). */
+/* The file formats.  Each closes subtests still open when their parent
+ * ends, and tests still open at finish, as crashed/interrupted; after
+ * finish each holds no memory but its own struct, which may be free()d.
+ *
+ * The test2json stream of go test -json (json.c), and TAP 14 (tap.c),
+ * written to a duplicate of fd taken when the run begins: */
 struct deft_reporter *deft_json_new(int fd);
 struct deft_reporter *deft_tap_new(int fd);
 /* JUnit XML (junit.c), written to a temporary file next to path and
- * renamed to path when the run finishes. */
+ * renamed to path when the run finishes: */
 struct deft_reporter *deft_junit_new(const char *path);
 #endif

@@ -6,7 +6,9 @@ it runs that variant's self-test binary, whose golden tests run the
 programs in selftest/progs/ built with the same variant, and the example
 suites.  Then it checks what a user's build depends on: that the code
 blocks of README.md compile, and that `ninja install` gives a tree a
-program can build against with pkg-config.  The last line is the sum:
+program can build against with pkg-config.  reports_check.py checks the
+-json, -junit and -tap reports, sharding and the Meson and CMake examples
+with the tools that read them.  The last line is the sum:
 "N passed, N failed, N skipped".
 """
 import os
