@@ -152,10 +152,18 @@ size_t deft_json_escape(struct deft_buf *b, const char *s, size_t n,
 {
 	size_t start = b->len, i = 0;
 	while (i < n && (i == 0 || b->len - start < max_out)) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			deft_buf_putc(b, (char)c);
-			i++;
+		size_t room = b->len - start < max_out
+		                      ? max_out - (b->len - start) : 1;
+		size_t run = 0;
+		while (i + run < n && run < room) {
+			unsigned char c = (unsigned char)s[i + run];
+			if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+				break;
+			run++;
+		}
+		if (run) {
+			deft_buf_add(b, s + i, run);
+			i += run;
 			continue;
 		}
 		uint32_t cp;

@@ -37,6 +37,7 @@ struct json {
 	int fd;                 /* as given; duplicated at begin */
 	FILE *out;
 	char *package;
+	char *package_json;     /* ,"Package":"..." as written in events */
 	struct deft_tree tree;
 	struct timespec started; /* CLOCK_MONOTONIC */
 	struct deft_buf line;
@@ -61,6 +62,12 @@ static void put_time(struct json *j)
 	deft_buf_printf(&j->line, "%s.%09ldZ", j->stamp, (long)now.tv_nsec);
 }
 
+/* A test's ,"Test":"name", kept with its node (see json_start). */
+static const char *test_json(const struct deft_node *n)
+{
+	return *(char *const *)(n + 1);
+}
+
 /* Starts a line: {"Time":...,"Action":...,"Package":...[,"Test":...] */
 static void open_event(struct json *j, const char *action,
                        const struct deft_node *test)
@@ -68,13 +75,11 @@ static void open_event(struct json *j, const char *action,
 	j->line.len = 0;
 	deft_buf_puts(&j->line, "{\"Time\":\"");
 	put_time(j);
-	deft_buf_printf(&j->line, "\",\"Action\":\"%s\",\"Package\":",
-	                action);
-	deft_json_string(&j->line, j->package);
-	if (test) {
-		deft_buf_puts(&j->line, ",\"Test\":");
-		deft_json_string(&j->line, test->name);
-	}
+	deft_buf_puts(&j->line, "\",\"Action\":\"");
+	deft_buf_puts(&j->line, action);
+	deft_buf_puts(&j->line, j->package_json);
+	if (test)
+		deft_buf_puts(&j->line, test_json(test));
 }
 
 static void close_event(struct json *j)
@@ -140,6 +145,10 @@ static void json_begin(struct deft_reporter *r,
 	struct json *j = (struct json *)r;
 	free(j->package);
 	j->package = deft_xstrdup(run->program);
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_puts(&b, "\",\"Package\":");
+	deft_json_string(&b, j->package);
+	j->package_json = deft_buf_take(&b);
 	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	int fd = fcntl(j->fd, F_DUPFD_CLOEXEC, 3);
 	j->out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -163,7 +172,11 @@ static void json_start(struct deft_reporter *r,
                        const struct deft_test_info *test)
 {
 	struct json *j = (struct json *)r;
-	struct deft_node *n = deft_tree_add(&j->tree, test, 0);
+	struct deft_node *n = deft_tree_add(&j->tree, test, sizeof(char *));
+	struct deft_buf b = DEFT_BUF_INIT;   /* ,"Test":"..." */
+	deft_buf_puts(&b, ",\"Test\":");
+	deft_json_string(&b, n->name);
+	*(char **)deft_node_data(n) = deft_buf_take(&b);
 	action(j, "run", n, -1);
 	outputf(j, n, "=== RUN   %s\n", n->name);
 }
@@ -218,6 +231,7 @@ static void end_node(struct json *j, struct deft_node *n,
 	action(j, actions[res], n, end->elapsed);
 	if (n->parent == NULL && j->out && fflush(j->out) != 0)
 		j->write_failed = true;   /* readers see each test as it ends */
+	free(*(char **)deft_node_data(n));
 	deft_tree_remove(&j->tree, n);
 }
 
@@ -264,6 +278,8 @@ static bool json_finish(struct deft_reporter *r,
 		      stderr);
 	free(j->package);
 	j->package = NULL;
+	free(j->package_json);
+	j->package_json = NULL;
 	deft_buf_free(&j->line);
 	return ok;
 }
