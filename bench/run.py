@@ -6,9 +6,10 @@
                   selecting none (start-up), divided by N
   cleanup costs   bench/cleanup_bench.c: t_cleanup and t_defer, each
                   registration plus its run
-  reports         the N trivial tests with -json, -junit and -tap: time
-                  per test and peak memory (max RSS), against 1/10 of
-                  the tests, to show memory does not grow with the run
+  reports         the N trivial tests, and N tests logging 4 KiB each
+                  (bench/gen_noisy.py), with -json, -junit and -tap:
+                  time per test and peak memory (max RSS), against 1/10
+                  of the tests, to show memory does not grow with the run
 Each figure is the best of several runs; run `ninja bench` on an idle
 machine.
 """
@@ -46,16 +47,17 @@ def run_rusage(argv):
     return secs, rss
 
 
-def bench_reports(trivial, n, empty):
+def bench_reports(binary, n, empty):
     """Report writers on n tests and on n/10: time and peak memory."""
     tmp = os.path.join(BUILD, "report.xml")
-    fewer = ["-run", "^trivial_0"]     # trivial_00000 .. 09999: n/10
+    prefix = os.path.basename(binary)
+    fewer = ["-run", f"^{prefix}_0"]   # _00000 .. _09999: n/10 of them
     for name, flags in (("console", []), ("-json", ["-json"]),
                         ("-junit", ["-junit", tmp]), ("-tap", ["-tap"])):
-        runs = [run_rusage([trivial, *flags]) for _ in range(5)]
+        runs = [run_rusage([binary, *flags]) for _ in range(5)]
         secs = min(r[0] for r in runs)
         rss = max(r[1] for r in runs)
-        _, rss_tenth = run_rusage([trivial, *flags, *fewer])
+        _, rss_tenth = run_rusage([binary, *flags, *fewer])
         print(f"  {name:8} {n} tests: {secs * 1e3:6.1f} ms, "
               f"{(secs - empty) / n * 1e9:5.0f} ns per test; max RSS "
               f"{rss} KiB ({rss_tenth} KiB for {n // 10} tests)")
@@ -79,6 +81,11 @@ def main():
     print("reports, to /dev/null or a file:")
     if os.path.exists("/usr/bin/time"):
         bench_reports(trivial, n, empty)
+        noisy = os.path.join(BUILD, "noisy")
+        quiet = best_time([noisy, "-run", "^$"])
+        print(f"the same, each test logging 4 KiB ({n * 4 // 1024} MiB "
+              f"in all):")
+        bench_reports(noisy, n, quiet)
     else:
         print("  skipped: /usr/bin/time is missing (ninja/deps.sh "
               "installs package time)")

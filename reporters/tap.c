@@ -79,11 +79,15 @@ static void add_comment(struct deft_buf *b, bool *mid_line, const char *text,
 {
 	struct deft_buf clean = DEFT_BUF_INIT;
 	deft_text_clean(&clean, text, n);
-	for (size_t i = 0; i < clean.len; i++) {
+	const char *p = clean.data, *end = clean.data + clean.len;
+	while (p < end) {
 		if (!*mid_line)
 			deft_buf_puts(b, "# ");
-		*mid_line = clean.data[i] != '\n';
-		deft_buf_putc(b, clean.data[i]);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = nl ? nl + 1 : end;
+		deft_buf_add(b, p, (size_t)(stop - p));
+		*mid_line = nl == NULL;
+		p = stop;
 	}
 	deft_buf_free(&clean);
 }
