@@ -6,6 +6,10 @@
                   selecting none (start-up), divided by N
   cleanup costs   bench/cleanup_bench.c: t_cleanup and t_defer, each
                   registration plus its run
+  reports         the N trivial tests, and N tests logging 4 KiB each
+                  (bench/gen_noisy.py), with -json, -junit and -tap:
+                  time per test and peak memory (max RSS), against 1/10
+                  of the tests, to show memory does not grow with the run
 Each figure is the best of several runs; run `ninja bench` on an idle
 machine.
 """
@@ -27,6 +31,41 @@ def best_time(argv, runs=7):
     return best
 
 
+def run_rusage(argv):
+    """Runs argv; returns (seconds, max RSS in KiB).  The RSS is measured
+    by GNU time (Debian package time), whose own small footprint is the
+    floor: a child of this Python process would inherit its high-water
+    mark."""
+    out = os.path.join(BUILD, "maxrss")
+    start = time.perf_counter()
+    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out, *argv],
+                   stdout=subprocess.DEVNULL, check=False)
+    secs = time.perf_counter() - start
+    with open(out) as f:
+        rss = int(f.read().split()[-1])
+    os.unlink(out)
+    return secs, rss
+
+
+def bench_reports(binary, n, empty):
+    """Report writers on n tests and on n/10: time and peak memory."""
+    tmp = os.path.join(BUILD, "report.xml")
+    prefix = os.path.basename(binary)
+    fewer = ["-run", f"^{prefix}_0"]   # _00000 .. _09999: n/10 of them
+    for name, flags in (("console", []), ("-json", ["-json"]),
+                        ("-junit", ["-junit", tmp]), ("-tap", ["-tap"])):
+        runs = [run_rusage([binary, *flags]) for _ in range(5)]
+        secs = min(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        _, rss_tenth = run_rusage([binary, *flags, *fewer])
+        print(f"  {name:8} {n} tests: {secs * 1e3:6.1f} ms, "
+              f"{(secs - empty) / n * 1e9:5.0f} ns per test; max RSS "
+              f"{rss} KiB ({rss_tenth} KiB for {n // 10} tests)")
+    if os.path.exists(tmp):
+        print(f"  JUnit file for {n} tests: {os.path.getsize(tmp)} bytes")
+        os.unlink(tmp)
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     trivial = os.path.join(BUILD, "trivial")
@@ -39,6 +78,17 @@ def main():
     verbose = best_time([trivial, "-v"])
     print(f"  the same with -v to /dev/null: "
           f"{(verbose - empty) / n * 1e9:.0f} ns per test")
+    print("reports, to /dev/null or a file:")
+    if os.path.exists("/usr/bin/time"):
+        bench_reports(trivial, n, empty)
+        noisy = os.path.join(BUILD, "noisy")
+        quiet = best_time([noisy, "-run", "^$"])
+        print(f"the same, each test logging 4 KiB ({n * 4 // 1024} MiB "
+              f"in all):")
+        bench_reports(noisy, n, quiet)
+    else:
+        print("  skipped: /usr/bin/time is missing (ninja/deps.sh "
+              "installs package time)")
     subprocess.run([os.path.join(BUILD, "cleanup_bench"), "-v"],
                    check=True)
     print("targets: t_cleanup push+run at most 50 ns, "

@@ -45,6 +45,13 @@ static const char usage_text[] =
 	"                   none); TEST(name, .timeout_ms = N) overrides it\n"
 	"  -grace D         from a test's deadline to its kill (default 1s)\n"
 	"  -timeout D       the whole run's deadline (default 10m; 0: none)\n"
+	"  -json            print the test2json event stream (go test -json)\n"
+	"                   on stdout instead of the console format\n"
+	"  -junit FILE      write a JUnit XML report to FILE\n"
+	"  -tap             print TAP version 14 on stdout instead\n"
+	"  -shard I/N       run only shard I (0 to N-1) of N; also taken from\n"
+	"                   GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS and Bazel's\n"
+	"                   TEST_SHARD_INDEX/TEST_TOTAL_SHARDS\n"
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
@@ -56,6 +63,8 @@ struct flag_state {
 	bool help;
 	bool isolated;
 	struct deft_supervisor_options sup;
+	const char *junit;
+	bool json, tap;
 };
 
 static int usage_error(const char *fmt, ...) DEFT_PRINTF(1, 2);
@@ -177,11 +186,39 @@ static int set_duration(const char *name, const char *value, long *ms)
 	return 0;
 }
 
+static int parse_shard(const char *value)
+{
+	struct deft_buf err = DEFT_BUF_INIT;
+	int rc = deft_shard_parse(value, &err) ? usage_error("%s", err.data)
+	                                        : 0;
+	deft_buf_free(&err);
+	return rc;
+}
+
+/* Bazel's test protocol and GoogleTest's sharding variables, for what
+ * the command line did not set (see shard.c). */
+static int read_test_env(struct flag_state *st)
+{
+	struct deft_buf err = DEFT_BUF_INIT;
+	int rc = deft_shard_from_env(&err) ? usage_error("%s", err.data) : 0;
+	deft_buf_free(&err);
+	if (rc)
+		return rc;
+	const char *xml = getenv("XML_OUTPUT_FILE");
+	if (st->junit == NULL && xml && *xml)
+		st->junit = xml;
+	const char *only = getenv("TESTBRIDGE_TEST_ONLY");
+	if (deft_opt.run == NULL && only && *only)
+		return parse_filter("run", only, &deft_opt.run);
+	return 0;
+}
+
 /* Sets one flag; value is NULL when none was given with '='. */
 static int set_flag(struct flag_state *st, const char *name,
                     const char *value, char ***rest)
 {
-	static const char *const bools[] = {"v", "failfast", "h", "help"};
+	static const char *const bools[] = {"v", "failfast", "h", "help",
+	                                    "json", "tap"};
 	bool is_bool = false;
 	for (size_t i = 0; i < sizeof(bools) / sizeof(*bools); i++)
 		is_bool |= strcmp(name, bools[i]) == 0;
@@ -189,7 +226,11 @@ static int set_flag(struct flag_state *st, const char *name,
 		bool on = false;
 		if (parse_bool(name, value, &on))
 			return 2;
-		if (name[0] == 'v')
+		if (strcmp(name, "json") == 0)
+			st->json = on;
+		else if (strcmp(name, "tap") == 0)
+			st->tap = on;
+		else if (name[0] == 'v')
 			deft_opt.verbose = on;
 		else if (name[0] == 'f')
 			deft_opt.failfast = on;
@@ -199,7 +240,7 @@ static int set_flag(struct flag_state *st, const char *name,
 	}
 	static const char *const valued[] = {
 		"run", "skip", "list", "count", "shuffle", "isolation",
-		"jobs", "test-timeout", "timeout", "grace"};
+		"jobs", "test-timeout", "timeout", "grace", "junit", "shard"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -235,6 +276,14 @@ static int set_flag(struct flag_state *st, const char *name,
 		return set_duration(name, value, &st->sup.run_timeout_ms);
 	if (strcmp(name, "grace") == 0)
 		return set_duration(name, value, &st->sup.grace_ms);
+	if (strcmp(name, "junit") == 0) {
+		if (value[0] == '\0')
+			return usage_error("-junit needs a file name");
+		st->junit = value;
+		return 0;
+	}
+	if (strcmp(name, "shard") == 0)
+		return parse_shard(value);
 	const char *err = NULL;
 	if (strcmp(name, "jobs") == 0) {
 		st->sup.jobs = (int)strtonum(value, 1, 1024, &err);
@@ -338,7 +387,8 @@ static const struct deft_test_def **schedule(size_t *len)
 		if (deft_opt.shuffle)
 			shuffle(order, n, &state);
 		for (size_t i = 0; i < n; i++)
-			if (deft_selected(order[i]->name))
+			if (deft_selected(order[i]->name) &&
+			    deft_in_shard(order[i]->name))
 				out[(*len)++] = order[i];
 	}
 	free(order);
@@ -383,7 +433,21 @@ int t_main(int argc, char **argv)
 	}
 	if (st.list)
 		return list_tests(st.list);
-	deft_report_add(deft_console_new(deft_opt.verbose, use_colour()));
+	if (read_test_env(&st))
+		return 2;
+	if (st.json && st.tap)
+		return usage_error("-json and -tap both write to stdout: "
+		                   "choose one");
+	if (st.json)
+		deft_report_add(deft_json_new(STDOUT_FILENO));
+	else if (st.tap)
+		deft_report_add(deft_tap_new(STDOUT_FILENO));
+	else
+		deft_report_add(deft_console_new(deft_opt.verbose,
+		                                 use_colour()));
+	if (st.junit)
+		deft_report_add(deft_junit_new(st.junit));
+	deft_premature_exit_mark(true);
 	struct deft_run_info run = {argc, argv, deft_base_name(st.prog),
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
 	clock_gettime(CLOCK_REALTIME, &run.started);
@@ -394,6 +458,12 @@ int t_main(int argc, char **argv)
 		         deft_opt.seed);
 		deft_report_note(note);
 	}
+	unsigned shard, shards;
+	if (deft_sharded(&shard, &shards)) {
+		char note[64];
+		snprintf(note, sizeof(note), "-shard %u/%u\n", shard, shards);
+		deft_report_note(note);
+	}
 	size_t n;
 	const struct deft_test_def **tests = schedule(&n);
 	st.sup.failfast = deft_opt.failfast;
@@ -402,6 +472,7 @@ int t_main(int argc, char **argv)
 	                                               st.sup.run_timeout_ms);
 	free(tests);
 	bool written = deft_report_finish();
+	deft_premature_exit_mark(false);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
 	if (interrupted)

@@ -141,6 +141,22 @@ bool deft_selected(const char *name);
 
 struct deft_test_def **deft_registry(size_t *n);
 
+/* ---- shard.c: -shard, GoogleTest's and Bazel's sharding ---- */
+
+/* Parses -shard INDEX/TOTAL; on error writes a message to err. */
+int deft_shard_parse(const char *value, struct deft_buf *err);
+/* Reads the shard from TEST_SHARD_INDEX/TEST_TOTAL_SHARDS or
+ * GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS unless -shard was given, touches
+ * TEST_SHARD_STATUS_FILE and sets TMPDIR to TEST_TMPDIR; -1 with a
+ * message in err on error. */
+int deft_shard_from_env(struct deft_buf *err);
+/* Whether the top-level test of that name is in this shard. */
+bool deft_in_shard(const char *name);
+/* Whether the run is one of several shards, and which. */
+bool deft_sharded(unsigned *index, unsigned *total);
+/* Creates TEST_PREMATURE_EXIT_FILE while running, removes it after. */
+void deft_premature_exit_mark(bool running);
+
 /* ---- cli.c: the run's options ---- */
 
 struct deft_options {

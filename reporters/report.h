@@ -108,4 +108,16 @@ void deft_report_reset(void);
 
 /* The console reporter: Go's format, verbose or not, on stdout. */
 struct deft_reporter *deft_console_new(bool verbose, bool colour);
+
+/* The file formats.  Each closes subtests still open when their parent
+ * ends, and tests still open at finish, as crashed/interrupted; after
+ * finish each holds no memory but its own struct, which may be free()d.
+ *
+ * The test2json stream of go test -json (json.c), and TAP 14 (tap.c),
+ * written to a duplicate of fd taken when the run begins: */
+struct deft_reporter *deft_json_new(int fd);
+struct deft_reporter *deft_tap_new(int fd);
+/* JUnit XML (junit.c), written to a temporary file next to path and
+ * renamed to path when the run finishes: */
+struct deft_reporter *deft_junit_new(const char *path);
 #endif

@@ -6,7 +6,9 @@ it runs that variant's self-test binary, whose golden tests run the
 programs in selftest/progs/ built with the same variant, and the example
 suites.  Then it checks what a user's build depends on: that the code
 blocks of README.md compile, and that `ninja install` gives a tree a
-program can build against with pkg-config.  The last line is the sum:
+program can build against with pkg-config.  reports_check.py checks the
+-json, -junit and -tap reports, sharding and the Meson and CMake examples
+with the tools that read them.  The last line is the sum:
 "N passed, N failed, N skipped".
 """
 import os
@@ -14,6 +16,8 @@ import re
 import subprocess
 import sys
 import tempfile
+
+import reports_check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
@@ -32,6 +36,11 @@ class Totals:
         else:
             self.failed += 1
             print(f"FAIL {name}\n{detail}")
+
+    def skip(self, name, why):
+        """Counts a check that cannot run here, saying why."""
+        self.skipped += 1
+        print(f"skip {name}: {why}")
 
     def suite(self, name, argv, env=None):
         """Runs a deft test binary and adds up the counts it prints."""
@@ -150,11 +159,16 @@ def main():
         totals.suite(f"{v}: tutorial example",
                      [os.path.join(build, "examples", "tutorial",
                                    "tutorial_test")], env)
+        reports_check.check_reports(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))
     check_readme(totals, "gcc")
     check_readme(totals, "clang")
     check_install(totals)
+    gcc = os.path.join(ROOT, "build", "gcc")
+    reports_check.check_shards(totals, gcc)
+    reports_check.check_write_errors(totals, gcc)
+    reports_check.check_examples(totals, gcc)
     print(f"{totals.passed} passed, {totals.failed} failed, "
           f"{totals.skipped} skipped")
     return 1 if totals.failed else 0

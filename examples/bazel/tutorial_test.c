@@ -1,0 +1,1 @@
+../tutorial/tutorial_test.c

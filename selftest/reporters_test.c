@@ -1,0 +1,332 @@
+/*
+ * reporters_test.c - the report writers fed events directly.
+ *
+ * The harness cannot yet produce some events the isolation work will send
+ * (a crash, a timeout, an interrupted run, captured stdout and stderr, a
+ * subtest left open by its crashed parent), so these tests make them up
+ * and check what -json, -junit and -tap write for them.  The escaping
+ * helpers are checked over every byte value.  Validation of whole reports
+ * by xmllint, gotestsum and prove is in selftest/reports_check.py.
+ */
+#include <deft.h>
+
+#include "../reporters/escape.h"
+#include "../reporters/report.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Whether s[0..n) is valid UTF-8 without the characters XML forbids. */
+static bool xml_clean(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = deft_utf8_decode((const unsigned char *)s + i,
+		                              n - i, &cp);
+		if (len == 0 || (cp < 0x20 && cp != '\t' && cp != '\n') ||
+		    cp == 0xfffe || cp == 0xffff)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+TEST(utf8_decode)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		uint32_t cp;
+	} cases[] = {
+		{"a", 1, 'a'},
+		{"\xc3\xa9", 2, 0xe9},
+		{"\xe2\x82\xac", 3, 0x20ac},
+		{"\xf0\x9f\x98\x80", 4, 0x1f600},
+		{"\xc0\xaf", 0, 0},             /* overlong '/' */
+		{"\xe0\x80\xaf", 0, 0},         /* overlong, 3 bytes */
+		{"\xed\xa0\x80", 0, 0},         /* surrogate */
+		{"\xf4\x90\x80\x80", 0, 0},     /* past U+10FFFF */
+		{"\xc3\x28", 0, 0},             /* bad continuation */
+		{"\xe2\x82", 0, 0},             /* cut short */
+		{"\xff", 0, 0},
+		{"\x80", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		uint32_t cp = 0;
+		size_t n = deft_utf8_decode((const unsigned char *)cases[i].s,
+		                            strlen(cases[i].s), &cp);
+		T_EXPECT_EQ(t, n, cases[i].len);
+		if (n)
+			T_EXPECT_EQ(t, cp, cases[i].cp);
+	}
+}
+
+TEST(xml_escape_every_byte)
+{
+	char all[256];
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;
+	for (int attr = 0; attr < 2; attr++) {
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_xml_escape(&b, all, sizeof(all), attr);
+		deft_xml_escape(&b, "]]>\xef\xbf\xbe\xef\xbf\xbf\r", 10, attr);
+		T_EXPECT(t, xml_clean(b.data, b.len));
+		T_EXPECT_NULL(t, strstr(b.data, "]]>"));
+		T_EXPECT_NULL(t, strchr(b.data, '<'));
+		T_EXPECT_NOT_NULL(t, strstr(b.data, "\\x1b"));
+		T_EXPECT_NOT_NULL(t, strstr(b.data, "\\uFFFE"));
+		T_EXPECT_NOT_NULL(t, strstr(b.data, "&#13;"));
+		T_EXPECT_EQ(t, strchr(b.data, '\n') == NULL, attr == 1);
+		deft_buf_free(&b);
+	}
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_xml_escape(&b, "caf\xc3\xa9 <&>\"' \xff", 13, false);
+	T_EXPECT_EQ(t, b.data,
+	               "caf\xc3\xa9 &lt;&amp;&gt;&quot;&apos; \xef\xbf\xbd");
+	deft_buf_free(&b);
+}
+
+TEST(json_escape)
+{
+	char all[256];
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;
+	struct deft_buf b = DEFT_BUF_INIT;
+	size_t used = deft_json_escape(&b, all, sizeof(all), 1 << 20);
+	T_EXPECT_EQ(t, used, sizeof(all));
+	for (size_t i = 0; i < b.len; i++)
+		T_EXPECT_GE(t, (unsigned char)b.data[i], 0x20);
+	T_EXPECT(t, xml_clean(b.data, b.len));
+	T_EXPECT_NOT_NULL(t, strstr(b.data, "\\u0000\\u0001"));
+	T_EXPECT_NOT_NULL(t, strstr(b.data, "\\\"#$%&'()*+,-./0"));
+	T_EXPECT_NOT_NULL(t, strstr(b.data, "\\ufffd\\ufffd"));
+	deft_buf_free(&b);
+	/* a budget cuts between characters, never inside one */
+	used = deft_json_escape(&b, "ab\xe2\x82\xac" "cd", 7, 3);
+	T_EXPECT_EQ(t, used, 5u);
+	T_EXPECT_EQ(t, b.data, "ab\xe2\x82\xac");
+	deft_buf_free(&b);
+}
+
+/* A scratch file the reporter writes to; read back with slurp(). */
+struct scratch {
+	char path[64];
+	int fd;
+};
+
+static void scratch_open(T *t, struct scratch *s)
+{
+	strcpy(s->path, "/tmp/deft-report-XXXXXX");
+	s->fd = mkstemp(s->path);
+	T_ASSERT_GE(t, s->fd, 0);
+	t_defer(t, unlink, s->path);
+	t_defer(t, close, s->fd);
+}
+
+static char *slurp(T *t, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	T_ASSERT_NOT_NULL(t, f);
+	char *data = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&data, &len);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, m);
+	fclose(m);
+	fclose(f);
+	t_defer(t, free, data);
+	return data;
+}
+
+static char *program = "prog";
+static const struct deft_run_info run_info = {1, &program, "prog", true, 42,
+                                              {1700000000, 5}};
+
+/* The events of a run in which things go wrong the way an isolated run
+ * reports them: a crash with a subtest left open, a timeout, captured
+ * stdout and stderr, and a test never ended (interrupted run). */
+static void feed(struct deft_reporter *r, bool huge)
+{
+	struct deft_test_info top = {1, 0, "top", "x_test.c", 12};
+	struct deft_test_info sub = {2, 1, "top/sub", NULL, 0};
+	struct deft_test_info slow = {3, 0, "slow", "x_test.c", 20};
+	struct deft_test_info noisy = {4, 0, "noisy", "x_test.c", 30};
+	struct deft_test_info last = {5, 0, "last", "x_test.c", 40};
+	struct deft_test_end crashed = {DEFT_FAIL, DEFT_CRASHED,
+	                                "signal SIGSEGV", 0.25};
+	struct deft_test_end timed_out = {DEFT_FAIL, DEFT_TIMED_OUT,
+	                                  "after 10s", 10.0};
+	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001};
+	r->begin(r, &run_info);
+	if (r->note)
+		r->note(r, "-shuffle 42\n");
+	r->start(r, &top);
+	r->start(r, &sub);
+	if (r->pause) {
+		r->pause(r, 2);
+		r->cont(r, 2);
+	}
+	r->output(r, 2, DEFT_STREAM_LOG, "    x_test.c:14: about to crash\n",
+	          31);
+	r->end(r, 1, &crashed);
+	r->start(r, &slow);
+	r->end(r, 3, &timed_out);
+	r->start(r, &noisy);
+	r->output(r, 4, DEFT_STREAM_STDOUT, "to stdout ]]> \x1b[31m", 19);
+	r->output(r, 4, DEFT_STREAM_STDERR, "to stderr\n", 10);
+	if (huge) {
+		size_t n = 12u << 20;
+		char *big = malloc(n);
+		memset(big, '<', n);
+		r->output(r, 4, DEFT_STREAM_STDOUT, big, n);
+		free(big);
+	}
+	r->end(r, 4, &passed);
+	r->start(r, &last);
+}
+
+static const struct deft_totals run_totals = {1, 4, 0};
+
+TEST(json_abnormal_endings)
+{
+	struct scratch s;
+	scratch_open(t, &s);
+	struct deft_reporter *r = deft_json_new(s.fd);
+	t_defer(t, free, r);
+	feed(r, false);
+	T_EXPECT(t, r->finish(r, &run_totals));
+	char *out = slurp(t, s.path);
+	T_EXPECT_NOT_NULL(t, strstr(out, "\"Action\":\"start\",\"Package\":"
+	                                 "\"prog\"}\n"));
+	T_EXPECT(t, strstr(out, "\"start\"") < strchr(out, '\n'));
+	const char *sub_fail = strstr(out, "\"Action\":\"fail\",\"Package\":"
+	                                   "\"prog\",\"Test\":\"top/sub\"");
+	const char *top_fail = strstr(out, "\"Action\":\"fail\",\"Package\":"
+	                                   "\"prog\",\"Test\":\"top\"");
+	T_ASSERT_NOT_NULL(t, sub_fail);
+	T_ASSERT_NOT_NULL(t, top_fail);
+	T_EXPECT(t, sub_fail < top_fail);
+	T_EXPECT_NOT_NULL(t, strstr(out, "deft: test crashed: "
+	                                 "its parent test ended before it"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "deft: test crashed: signal "
+	                                 "SIGSEGV\\n"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "deft: test timed out: after 10s"));
+	const char *pause = strstr(out, "\"Test\":\"top/sub\",\"Output\":"
+	                                "\"=== PAUSE top/sub\\n\"}\n");
+	T_ASSERT_NOT_NULL(t, pause);
+	pause = strstr(pause, "\"Action\":\"pause\",\"Package\":\"prog\","
+	                      "\"Test\":\"top/sub\"}\n");
+	T_ASSERT_NOT_NULL(t, pause);
+	T_EXPECT_NOT_NULL(t, strstr(pause, "\"Output\":\"=== CONT  "
+	                                   "top/sub\\n\"}\n"));
+	T_EXPECT_NOT_NULL(t, strstr(pause, "\"Action\":\"cont\",\"Package\":"
+	                                   "\"prog\",\"Test\":\"top/sub\"}"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "\"Output\":\"to stdout ]]> "
+	                                 "\\u001b[31m\"}"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "\"Test\":\"last\",\"Output\":"
+	                                 "\"    deft: test interrupted"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "\"Output\":\"-shuffle 42\\n\"}"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "\"Action\":\"fail\",\"Package\":"
+	                                 "\"prog\",\"Elapsed\":"));
+	/* the stream went to a duplicate, closed at finish */
+	T_EXPECT_EQ(t, fcntl(s.fd, F_GETFD), 0);
+}
+
+TEST(junit_abnormal_endings)
+{
+	char dir[] = "/tmp/deft-junit-XXXXXX";
+	T_ASSERT_NOT_NULL(t, mkdtemp(dir));
+	t_defer(t, rmdir, dir);
+	char path[64];
+	snprintf(path, sizeof(path), "%s/report.xml", dir);
+	struct deft_reporter *r = deft_junit_new(path);
+	t_defer(t, free, r);
+	feed(r, true);
+	T_EXPECT(t, r->finish(r, &run_totals));
+	t_defer(t, unlink, path);
+	char *out = slurp(t, path);
+	T_EXPECT(t, xml_clean(out, strlen(out)));
+	T_EXPECT_LT(t, strlen(out), (size_t)(10u << 20));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<testsuites name=\"prog\" "
+	                                 "tests=\"5\" failures=\"0\" "
+	                                 "errors=\"4\" time=\"10.251\""));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<error message=\"test crashed: "
+	                                 "signal SIGSEGV\" type=\"crashed\">"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top/sub\" "
+	                                 "classname=\"prog.top\""));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<error message=\"test crashed: its "
+	                                 "parent test ended before it\""));
+	T_EXPECT_NOT_NULL(t, strstr(out, "type=\"timed out\""));
+	T_EXPECT_NOT_NULL(t, strstr(out, "type=\"interrupted\""));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<system-out>to stdout ]]&gt; "
+	                                 "\\x1b[31m&lt;&lt;"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "more bytes of output were left "
+	                                 "out of this report"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<system-err>to stderr\n"
+	                                 "</system-err>"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<property name=\"shuffle.seed\" "
+	                                 "value=\"42\"/>"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<property name=\"note\" "
+	                                 "value=\"-shuffle 42\"/>"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<property name=\"file\" "
+	                                 "value=\"x_test.c:12\"/>"));
+}
+
+TEST(junit_unwritable)
+{
+	struct deft_reporter *r =
+		deft_junit_new("/nonexistent-deft-dir/report.xml");
+	t_defer(t, free, r);
+	struct deft_test_info top = {1, 0, "top", "x_test.c", 12};
+	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001};
+	r->begin(r, &run_info);
+	r->start(r, &top);
+	r->end(r, 1, &passed);
+	T_EXPECT(t, !r->finish(r, &run_totals));
+}
+
+TEST(tap_abnormal_endings)
+{
+	struct scratch s;
+	scratch_open(t, &s);
+	struct deft_reporter *r = deft_tap_new(s.fd);
+	t_defer(t, free, r);
+	feed(r, false);
+	T_EXPECT(t, r->finish(r, &run_totals));
+	char *out = slurp(t, s.path);
+	T_EXPECT_EQ(t, out,
+		"TAP version 14\n"
+		"# -shuffle 42\n"
+		"# Subtest: top\n"
+		"    #     x_test.c:14: about to crash\n"
+		"    not ok 1 - top/sub\n"
+		"      ---\n"
+		"      message: \"test crashed: its parent test ended before "
+		"it\"\n"
+		"      severity: fail\n"
+		"      ...\n"
+		"    1..1\n"
+		"not ok 1 - top\n"
+		"  ---\n"
+		"  message: \"test crashed: signal SIGSEGV\"\n"
+		"  severity: fail\n"
+		"  ...\n"
+		"not ok 2 - slow\n"
+		"  ---\n"
+		"  message: \"test timed out: after 10s\"\n"
+		"  severity: timeout\n"
+		"  ...\n"
+		"# to stdout ]]> \\x1b[31mto stderr\n"
+		"ok 3 - noisy\n"
+		"not ok 4 - last\n"
+		"  ---\n"
+		"  message: \"test interrupted: the run ended before it\"\n"
+		"  severity: fail\n"
+		"  ...\n"
+		"1..4\n");
+}

@@ -1,0 +1,448 @@
+"""Checks deft's report formats with the tools that read them; run.py
+calls check_reports() and check_integrations().
+
+-junit: xmllint validates the whole file against Jenkins' schema and each
+<testsuite> against Surefire's (selftest/schemas/); counts, unique
+classname+name pairs and the size of text nodes are checked here.
+-json: every line is one JSON object under 65,535 bytes with an RFC 3339
+Time, parents open before and close after their subtests, and gotestsum
+reports the same counts as deft and writes a JUnit file with them.
+-tap: the nesting and plans are checked here, and prove reads it.
+Sharding: -shard and the GoogleTest and Bazel variables split the suite
+into disjoint shards whose union is the suite.  The Meson and CMake
+examples are configured, built and run against an installed deft.
+Tools missing from the machine make their checks skip, saying so
+(ninja/deps.sh installs them).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCHEMAS = os.path.join(ROOT, "selftest", "schemas")
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d)$")
+# the programs whose reports are checked, with their arguments
+PROGS = [("reports", []), ("failures", []), ("subtests", []),
+         ("subtests", ["-count", "2"])]
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, **kw)
+
+
+def deft_counts(exe, args):
+    """What deft's own console says: (passed, failed, skipped), status."""
+    proc = run([exe, *args])
+    found = SUMMARY.findall(proc.stdout.decode("utf-8", "replace"))
+    return tuple(map(int, found[-1])), proc.returncode
+
+
+def xmllint(path, schema):
+    proc = run(["xmllint", "--noout", "--schema",
+                os.path.join(SCHEMAS, schema), path])
+    return proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+
+
+def check_junit(totals, name, exe, args, tmp):
+    path = os.path.join(tmp, "report.xml")
+    (passed, failed, skipped), status = deft_counts(exe, args)
+    proc = run([exe, *args, "-junit", path])
+    totals.check(f"{name}: -junit keeps the exit status",
+                 proc.returncode == status, proc.stderr[-2000:])
+    leftovers = [f for f in os.listdir(tmp) if f.startswith("report.xml.")]
+    totals.check(f"{name}: -junit leaves no temporary file", not leftovers,
+                 str(leftovers))
+    ok, err = xmllint(path, "jenkins-xunit-junit-10.xsd")
+    totals.check(f"{name}: JUnit valid against Jenkins' schema", ok,
+                 err[-3000:])
+    root = ET.parse(path).getroot()
+    bad = []
+    for i, suite in enumerate(root.findall("testsuite")):
+        one = os.path.join(tmp, f"suite{i}.xml")
+        ET.ElementTree(suite).write(one, encoding="UTF-8",
+                                    xml_declaration=True)
+        ok, err = xmllint(one, "surefire-test-report.xsd")
+        if not ok:
+            bad.append(err[-1000:])
+    totals.check(f"{name}: each JUnit suite valid against Surefire's "
+                 f"schema", not bad, "\n".join(bad))
+    cases = root.findall("testsuite/testcase")
+    pairs = [(c.get("classname"), c.get("name")) for c in cases]
+    totals.check(f"{name}: JUnit classname+name pairs are unique",
+                 len(pairs) == len(set(pairs)), str(pairs))
+    fails = len([c for c in cases if c.find("failure") is not None or
+                 c.find("error") is not None])
+    skips = len([c for c in cases if c.find("skipped") is not None])
+    got = (int(root.get("tests")), int(root.get("failures")) +
+           int(root.get("errors")), len(cases), fails, skips)
+    want = (passed + failed + skipped, failed, passed + failed + skipped,
+            failed, skipped)
+    totals.check(f"{name}: JUnit counts match deft's", got == want,
+                 f"got {got}, want {want}")
+    biggest = max((len(e.text or "") for e in root.iter()), default=0)
+    totals.check(f"{name}: JUnit text nodes stay far below 10 MB",
+                 biggest < 8 << 20, f"largest {biggest}")
+    return {c.get("name") for c in cases}
+
+
+def json_events(totals, name, out):
+    """Parses a -json stream, checking each line; returns the events."""
+    events, problems = [], []
+    for n, line in enumerate(out.split(b"\n")[:-1], 1):
+        if len(line) > 65535:
+            problems.append(f"line {n}: {len(line)} bytes")
+        try:
+            ev = json.loads(line.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            problems.append(f"line {n}: {e}: {line[:200]!r}")
+            continue
+        if not TIME.match(ev.get("Time", "")):
+            problems.append(f"line {n}: Time {ev.get('Time')!r}")
+        if ev.get("Action") in ("pass", "fail", "skip") and \
+                not isinstance(ev.get("Elapsed"), (int, float)):
+            problems.append(f"line {n}: Elapsed {ev.get('Elapsed')!r}")
+        events.append(ev)
+    if not out.endswith(b"\n"):
+        problems.append("the stream does not end with a newline")
+    totals.check(f"{name}: -json lines are JSON objects of under 64 KiB "
+                 f"with RFC 3339 times", not problems,
+                 "\n".join(problems[:20]))
+    return events
+
+
+def check_json_order(totals, name, events):
+    """Each test's events lie between its run and its result, inside its
+    parent's; the package's result is last."""
+    open_tests, problems = [], []
+    for ev in events:
+        test, action = ev.get("Test"), ev["Action"]
+        if test is None:
+            continue
+        if action == "run":
+            if "/" in test and not any(test.startswith(t + "/")
+                                       for t in open_tests):
+                problems.append(f"{test} runs with no parent open")
+            open_tests.append(test)
+        elif test not in open_tests:
+            problems.append(f"{action} of {test}, which is not open")
+        elif action in ("pass", "fail", "skip"):
+            if any(t.startswith(test + "/") for t in open_tests):
+                problems.append(f"{test} ends before its subtests")
+            open_tests.remove(test)
+    last = events[-1] if events else {}
+    if "Test" in last or last.get("Action") not in ("pass", "fail"):
+        problems.append(f"the last event is {last}")
+    totals.check(f"{name}: -json opens parents first and closes them "
+                 f"last", not problems and not open_tests,
+                 "\n".join(problems[:20]) + str(open_tests))
+
+
+def check_json(totals, name, exe, args):
+    (passed, failed, skipped), status = deft_counts(exe, args)
+    proc = run([exe, *args, "-json"])
+    totals.check(f"{name}: -json keeps the exit status",
+                 proc.returncode == status)
+    events = json_events(totals, name, proc.stdout)
+    check_json_order(totals, name, events)
+    results = [e["Action"] for e in events
+               if e.get("Test") and e["Action"] in ("pass", "fail", "skip")]
+    got = tuple(results.count(a) for a in ("pass", "fail", "skip"))
+    totals.check(f"{name}: -json results match deft's",
+                 got == (passed, failed, skipped), f"{got}")
+    return {e["Test"] for e in events if e.get("Test")}
+
+
+def check_gotestsum(totals, name, exe, args, tmp):
+    if shutil.which("gotestsum") is None:
+        totals.skip(f"{name}: gotestsum", "gotestsum is not installed "
+                    "(ninja/deps.sh installs it)")
+        return
+    (passed, failed, skipped), status = deft_counts(exe, args)
+    junit = os.path.join(tmp, "gotestsum.xml")
+    proc = run(["gotestsum", "--format", "testname", "--junitfile", junit,
+                "--raw-command", "--", exe, *args, "-json"])
+    out = proc.stdout.decode("utf-8", "replace")
+    m = re.search(r"^DONE (\d+) tests?(?:, (\d+) skipped)?"
+                  r"(?:, (\d+) failures?)?", out, re.M)
+    got = tuple(int(x or 0) for x in m.groups()) if m else None
+    want = (passed + failed + skipped, skipped, failed)
+    totals.check(f"{name}: gotestsum counts match deft's", got == want,
+                 f"got {got}, want {want}\n{out[-3000:]}")
+    totals.check(f"{name}: gotestsum exits as deft does",
+                 (proc.returncode != 0) == (status != 0))
+    proc = run([exe, *args, "-json"])
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    failing = sorted({e["Test"] for e in events
+                      if e.get("Test") and e["Action"] == "fail"})
+    reported = sorted(set(re.findall(r"^=== FAIL: \S+ (.*) \(\d", out,
+                                     re.M)))
+    totals.check(f"{name}: gotestsum names deft's failures", reported ==
+                 failing, f"gotestsum: {reported}\ndeft: {failing}")
+    try:
+        root = ET.parse(junit).getroot()
+        got = (int(root.get("tests")), int(root.get("failures")))
+        names = {c.get("name") for c in root.iter("testcase")}
+    except (OSError, ET.ParseError, TypeError) as e:
+        got, names = str(e), set()
+    totals.check(f"{name}: gotestsum --junitfile has deft's counts",
+                 got == (passed + failed + skipped, failed),
+                 f"got {got}")
+    want = {e["Test"] for e in events if e.get("Test")}
+    totals.check(f"{name}: gotestsum --junitfile has deft's test names",
+                 names == want, f"{sorted(names ^ want)}")
+
+
+def parse_tap(lines, i, indent, problems):
+    """Reads the TAP stream at lines[i:] indented by indent until a line
+    indented less; checks numbering and plan; returns (next i, points)."""
+    points, plan, pad = 0, None, " " * indent
+    while i < len(lines) and lines[i].startswith(pad):
+        body = lines[i][indent:]
+        if body.startswith("    "):
+            i, _ = parse_tap(lines, i, indent + 4, problems)
+            if i >= len(lines) or not re.match(r" *(not )?ok ",
+                                               lines[i][indent:]):
+                problems.append(f"subtest not followed by its test point "
+                                f"at line {i + 1}")
+            continue
+        if body.startswith("  ---"):
+            while i < len(lines) and lines[i] != pad + "  ...":
+                i += 1
+        elif re.match(r"(not )?ok \d+", body):
+            points += 1
+            n = int(re.match(r"(?:not )?ok (\d+)", body).group(1))
+            if n != points:
+                problems.append(f"line {i + 1}: test point {n}, want "
+                                f"{points}")
+        elif re.match(r"1\.\.\d+", body):
+            plan = int(re.match(r"1\.\.(\d+)", body).group(1))
+        elif not (body.startswith("#") or
+                  (indent == 0 and body.startswith("TAP version "))):
+            problems.append(f"line {i + 1}: unexpected {body[:200]!r}")
+        i += 1
+    if plan != points:
+        problems.append(f"plan {plan} for {points} test points (indent "
+                        f"{indent}, before line {i + 1})")
+    return i, points
+
+
+def check_tap(totals, name, exe, args, tmp):
+    (passed, failed, skipped), status = deft_counts(exe, args)
+    proc = run([exe, *args, "-tap"])
+    text = proc.stdout.decode("utf-8", "replace")
+    lines = text.split("\n")[:-1]
+    problems = []
+    if not lines or lines[0] != "TAP version 14":
+        problems.append(f"first line {lines[:1]}")
+    used, points = parse_tap(lines, 0, 0, problems)
+    if used != len(lines):
+        problems.append(f"stopped at line {used}: {lines[used][:200]}")
+    tops = len(re.findall(r"^(?:not )?ok \d+", text, re.M))
+    totals.check(f"{name}: -tap nests subtests with matching plans",
+                 not problems and points == tops, "\n".join(problems[:20]))
+    totals.check(f"{name}: -tap keeps the exit status",
+                 proc.returncode == status)
+    if shutil.which("prove") is None:
+        totals.skip(f"{name}: prove", "prove is not installed")
+        return
+    script = os.path.join(tmp, "tap.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexec " + " ".join(
+            f"'{a}'" for a in [exe, *args, "-tap"]) + "\n")
+    os.chmod(script, 0o755)
+    proc = run(["prove", "-v", "--exec", "", script])
+    out = proc.stdout.decode("utf-8", "replace")
+    m = re.search(r"Tests: (\d+) Failed: (\d+)", out) or \
+        re.search(r"Files=1, Tests=(\d+)", out)
+    top_failed = len(re.findall(r"^not ok \d+", text, re.M))
+    parse_errors = "Parse errors" in out
+    want_ok = top_failed == 0 and status == 0
+    totals.check(f"{name}: prove reads -tap ({tops} tests, {top_failed} "
+                 f"failed)", m is not None and int(m.group(1)) == tops
+                 and not parse_errors and
+                 (("Result: PASS" in out) == want_ok), out[-3000:])
+
+
+def check_reports(totals, variant, build):
+    progs = os.path.join(build, "selftest", "progs")
+    for prog, args in PROGS:
+        exe = os.path.join(progs, prog)
+        name = f"{variant}: {' '.join([prog, *args])}"
+        with tempfile.TemporaryDirectory() as tmp:
+            junit_names = check_junit(totals, name, exe, args, tmp)
+            json_names = check_json(totals, name, exe, args)
+            totals.check(f"{name}: JUnit and -json name the same tests",
+                         junit_names == json_names,
+                         f"{sorted(junit_names ^ json_names)}")
+            check_tap(totals, name, exe, args, tmp)
+            if variant == "gcc":
+                check_gotestsum(totals, name, exe, args, tmp)
+
+
+def top_level_results(exe, args, env=None):
+    """The top-level tests a run reports with -json."""
+    proc = run([exe, *args, "-json"], env=env)
+    return [e["Test"] for e in map(json.loads, proc.stdout.splitlines())
+            if e.get("Test") and "/" not in e["Test"] and
+            e["Action"] in ("pass", "fail", "skip")], proc
+
+
+def check_write_errors(totals, build):
+    """A stream that cannot be written makes the run fail, saying so."""
+    exe = os.path.join(build, "selftest", "progs", "subtests")
+    for flag, what in (("-json", "the event stream"),
+                       ("-tap", "the TAP stream")):
+        for how, shell in (("stdout closed", ">&-"),
+                           ("stdout full", ">/dev/full")):
+            proc = run(["sh", "-c", f"exec \"$0\" -run '^first$' {flag} "
+                        f"{shell}", exe])
+            err = proc.stderr.decode()
+            totals.check(f"{flag} with {how}: exit status 1 and a "
+                         f"message", proc.returncode == 1 and
+                         f"deft: {flag}:" in err, err)
+
+
+def check_shards(totals, build):
+    exe = os.path.join(build, "selftest", "progs", "subtests")
+    everything, _ = top_level_results(exe, [])
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("GTEST_", "TEST_", "XML_OUTPUT",
+                                 "TESTBRIDGE"))}
+    for n in (1, 2, 3, 7):
+        shards = [top_level_results(exe, ["-shard", f"{i}/{n}"])[0]
+                  for i in range(n)]
+        union = sorted(t for s in shards for t in s)
+        totals.check(f"-shard i/{n}: disjoint shards whose union is the "
+                     f"suite", union == sorted(everything),
+                     f"{shards}\nwant {everything}")
+    again = [top_level_results(exe, ["-shard", f"{i}/3", "-shuffle",
+                                     "7"])[0] for i in range(3)]
+    first = [top_level_results(exe, ["-shard", f"{i}/3"])[0]
+             for i in range(3)]
+    totals.check("-shard: a test's shard does not depend on the order",
+                 [sorted(s) for s in again] == [sorted(s) for s in first],
+                 f"{again} vs {first}")
+    for idx, total in (("GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS"),
+                       ("TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS")):
+        got = [top_level_results(exe, [], dict(base, **{
+            idx: str(i), total: "3"}))[0] for i in range(3)]
+        totals.check(f"{idx}/{total} shard as -shard does", got == first,
+                     f"{got} vs {first}")
+    with tempfile.TemporaryDirectory() as tmp:
+        status = os.path.join(tmp, "status")
+        premature = os.path.join(tmp, "premature")
+        xml = os.path.join(tmp, "out.xml")
+        env = dict(base, TEST_SHARD_INDEX="1", TEST_TOTAL_SHARDS="3",
+                   TEST_SHARD_STATUS_FILE=status, XML_OUTPUT_FILE=xml,
+                   TEST_PREMATURE_EXIT_FILE=premature)
+        got, proc = top_level_results(exe, [], env)
+        totals.check("Bazel: TEST_SHARD_STATUS_FILE is touched",
+                     os.path.exists(status))
+        totals.check("Bazel: TEST_PREMATURE_EXIT_FILE is gone after a "
+                     "complete run", not os.path.exists(premature))
+        names = set()
+        if os.path.exists(xml):
+            names = {c.get("name") for c in
+                     ET.parse(xml).getroot().iter("testcase")
+                     if "/" not in c.get("name")}
+        totals.check("Bazel: JUnit written to XML_OUTPUT_FILE, for the "
+                     "shard", names == set(first[1]), f"{names}")
+        env = dict(base, TESTBRIDGE_TEST_ONLY="^(first|third)$")
+        got, _ = top_level_results(exe, [], env)
+        totals.check("Bazel: TESTBRIDGE_TEST_ONLY selects as -run does",
+                     got == ["first", "third"], f"{got}")
+    reports = os.path.join(build, "selftest", "progs", "reports")
+    proc = run([reports, "-run", "^temp_dir$", "-v"],
+               env=dict(base, TEST_TMPDIR="/bazel/private/tmp"))
+    totals.check("Bazel: TEST_TMPDIR becomes the tests' TMPDIR",
+                 b"TMPDIR=/bazel/private/tmp\n" in proc.stdout,
+                 proc.stdout.decode())
+    for env, want in ((dict(base, GTEST_SHARD_INDEX="0"),
+                       "GTEST_SHARD_INDEX is set but GTEST_TOTAL_SHARDS "
+                       "is not"),
+                      (dict(base, TEST_SHARD_INDEX="3",
+                            TEST_TOTAL_SHARDS="3"),
+                       "invalid shard index \"3\" in TEST_SHARD_INDEX/"
+                       "TEST_TOTAL_SHARDS: want 0 to 2"),
+                      (dict(base, GTEST_SHARD_INDEX="0",
+                            GTEST_TOTAL_SHARDS="lots"),
+                       "invalid total shards \"lots\""),
+                      (dict(base, TEST_SHARD_STATUS_FILE="/nonexistent/x"),
+                       "cannot create /nonexistent/x")):
+        proc = run([exe], env=env)
+        err = proc.stderr.decode()
+        totals.check(f"bad sharding environment: {want}",
+                     proc.returncode == 2 and want in err and
+                     not proc.stdout, err)
+
+
+def check_examples(totals, build):
+    """The Meson and CMake examples, against an installed deft."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "prefix")
+        proc = run(["sh", "ninja/install.sh", prefix, build], cwd=ROOT)
+        if proc.returncode != 0:
+            totals.check("install for the examples", False,
+                         proc.stderr.decode())
+            return
+        lib = os.path.join(prefix, "lib")
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(lib,
+                                                            "pkgconfig"),
+                   LD_LIBRARY_PATH=lib)
+        for tool in ("meson", "cmake"):
+            if shutil.which(tool) is None:
+                totals.skip(f"examples/{tool}", f"{tool} is not installed "
+                            "(ninja/deps.sh installs it)")
+        if shutil.which("meson"):
+            out = os.path.join(tmp, "meson")
+            steps = [["meson", "setup", out,
+                      os.path.join(ROOT, "examples", "meson")],
+                     ["meson", "test", "-C", out, "--print-errorlogs"]]
+            log = ""
+            for step in steps:
+                proc = run(step, env=env)
+                log += proc.stdout.decode() + proc.stderr.decode()
+                if proc.returncode != 0:
+                    break
+            totals.check("examples/meson: meson test runs the TAP suite "
+                         "and its shards", proc.returncode == 0 and
+                         re.search(r"^Ok: +[1-9]", log, re.M) is not None
+                         and re.search(r"^Fail: +0 *$", log, re.M),
+                         log[-3000:])
+        if shutil.which("cmake"):
+            out = os.path.join(tmp, "cmake")
+            steps = [["cmake", "-S", os.path.join(ROOT, "examples",
+                                                  "cmake"), "-B", out],
+                     ["cmake", "--build", out],
+                     ["ctest", "--test-dir", out, "--output-on-failure"]]
+            log = ""
+            for step in steps:
+                proc = run(step, env=env)
+                log += proc.stdout.decode() + proc.stderr.decode()
+                if proc.returncode != 0:
+                    break
+            names = set()
+            for i in range(3):
+                xml = os.path.join(out, f"tutorial_shard_{i}.xml")
+                if os.path.exists(xml):
+                    names |= {c.get("name") for c in
+                              ET.parse(xml).getroot().iter("testcase")}
+            exe = os.path.join(build, "examples", "tutorial",
+                               "tutorial_test")
+            want = set(check_names(exe))
+            totals.check("examples/cmake: ctest runs the shards, whose "
+                         "JUnit reports hold the whole suite",
+                         proc.returncode == 0 and names == want,
+                         f"{log[-3000:]}\n{sorted(names ^ want)}")
+
+
+def check_names(exe):
+    proc = run([exe, "-json"])
+    return {e["Test"] for e in map(json.loads, proc.stdout.splitlines())
+            if e.get("Test")}
