@@ -37,6 +37,10 @@ static const char usage_text[] =
 	"  -shuffle off|on|SEED\n"
 	"                   run top-level tests in random order; the seed\n"
 	"                   is printed so the order can be repeated\n"
+	"  -leaks fail|warn|off\n"
+	"                   what a top-level test that leaves descriptors,\n"
+	"                   threads, children or changed process state\n"
+	"                   behind does: fail (default), warn, or no check\n"
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
@@ -136,7 +140,7 @@ static int set_flag(struct flag_state *st, const char *name,
 		return 0;
 	}
 	static const char *const valued[] = {"run", "skip", "list", "count",
-	                                     "shuffle"};
+	                                     "shuffle", "leaks"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -154,6 +158,12 @@ static int set_flag(struct flag_state *st, const char *name,
 		return parse_filter(name, value, &deft_opt.skip);
 	if (strcmp(name, "shuffle") == 0)
 		return parse_shuffle(value);
+	if (strcmp(name, "leaks") == 0 &&
+	    !deft_leak_parse_mode(value, &deft_opt.leaks))
+		return usage_error("invalid value \"%s\" for -leaks: want "
+		                   "fail, warn or off", value);
+	if (strcmp(name, "leaks") == 0)
+		return 0;
 	if (strcmp(name, "list") == 0) {
 		st->list = value;
 		return 0;
@@ -301,6 +311,7 @@ int t_main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
 	run_tests();
+	deft_main_cleanups_run();
 	bool written = deft_report_finish(&deft_totals);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);

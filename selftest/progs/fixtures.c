@@ -1,0 +1,113 @@
+/*
+ * fixtures.c - the ways the process-state helpers fail, for the golden
+ * tests: bad arguments, helpers in parallel tests, a temporary directory
+ * that cannot be created or removed, main cleanups that fail.
+ */
+#define _GNU_SOURCE
+#include <deft.h>
+#include "../../harness/internal.h"     /* to mark a test parallel */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+TEST(setenv_bad_name)
+{
+	t_setenv(t, "A=B", "x");
+	t_log(t, "not reached");
+}
+
+TEST(setenv_empty_name)
+{
+	t_unsetenv(t, "");
+}
+
+TEST(setenv_null_value)
+{
+	t_setenv(t, "DEFT_X", NULL);
+}
+
+TEST(chdir_missing)
+{
+	t_chdir(t, "/nonexistent/deft");
+}
+
+TEST(umask_out_of_range)
+{
+	t_umask(t, 01000);
+}
+
+TEST(parallel_test)
+{
+	t->parallel = true;     /* as t_parallel will do */
+	t_setenv(t, "DEFT_X", "1");
+}
+
+static void child_chdir(T *t, void *arg)
+{
+	t_chdir(t, "/");
+}
+
+TEST(parallel_ancestor)
+{
+	t->parallel = true;
+	t_run(t, "child", child_chdir, NULL);
+	t->parallel = false;
+}
+
+TEST(tempdir_cannot_be_created)
+{
+	t_setenv(t, "TMPDIR", "/nonexistent/deft");
+	t_tempdir(t);
+}
+
+struct replaced {
+	char link[4096];
+	char kept[4096];
+};
+
+/* Runs after the removal of the replaced directory, which must have
+ * failed without touching the directory the link points to. */
+static void after_removal(T *t, void *arg)
+{
+	struct replaced *r = arg;
+	T_EXPECT_EQ(t, access(r->kept, F_OK), 0);
+	T_EXPECT_EQ(t, unlink(r->link), 0);
+	free(r);
+}
+
+/* The directory is replaced by a link to another: the removal must not
+ * empty that one, and says so. */
+TEST(tempdir_replaced_by_link)
+{
+	struct replaced *r = calloc(1, sizeof(*r));
+	const char *outside = t_tempdir(t);
+	snprintf(r->kept, sizeof(r->kept), "%s/keep", outside);
+	FILE *f = fopen(r->kept, "w");
+	T_ASSERT_NOT_NULL(t, f);
+	fclose(f);
+	t_cleanup(t, after_removal, r);
+	const char *dir = t_tempdir(t);
+	snprintf(r->link, sizeof(r->link), "%s", dir);
+	T_ASSERT_EQ(t, rmdir(dir), 0);
+	T_ASSERT_EQ(t, symlink(outside, dir), 0);
+}
+
+static void log_step(T *t, void *arg)
+{
+	t_log(t, "main cleanup %s", (const char *)arg);
+}
+
+static void fail_step(T *t, void *arg)
+{
+	t_error(t, "main cleanup %s failed", (const char *)arg);
+}
+
+TEST(registers_main_cleanups)
+{
+	t_main_cleanup(log_step, "registered first, runs last");
+	t_main_cleanup(fail_step, "registered second");
+	t_main_cleanup(log_step, "registered last, runs first");
+}
