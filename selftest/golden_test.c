@@ -67,6 +67,8 @@ static const struct golden cases[] = {
 	{"leaks_off", "leaks", {"-leaks=off", "-run", "fd_file|^env"}},
 	{"usage_bad_leaks", "leaks", {"-leaks=sometimes"}},
 	{"fixtures", "fixtures", {"-v"}},
+	{"leak_free", "leak_free", {"-count", "20"}},
+	{"echo_forgot_stop", "echo_forgot_stop", {0}},
 };
 
 static char *self_dir(void)
