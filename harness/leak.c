@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -67,6 +69,8 @@ static int *own_fds;
 static size_t n_own_fds;
 static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
 
+static void forget_last(void);
+
 bool deft_leak_parse_mode(const char *value, enum deft_leak_mode *mode)
 {
 	static const char *const names[] = {"fail", "warn", "off"};
@@ -86,6 +90,7 @@ void deft_leak_ignore_own_fd(int fd)
 		abort();
 	own_fds[n_own_fds++] = fd;
 	pthread_mutex_unlock(&own_mu);
+	forget_last();
 }
 
 /* ---- taking a snapshot ---- */
@@ -115,50 +120,117 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* The numeric names in dir, sorted, leaving out the descriptor used to
- * read it. */
-static size_t list_numbers(const char *dir, int **out)
+/* Descriptors the check keeps open between snapshots, reopened in a
+ * forked child (they name the parent's /proc entries). */
+static struct {
+	int task_dir;           /* /proc/self/task */
+	int status;             /* /proc/self/status */
+	int children;           /* /proc/thread-self/children ... */
+	pthread_t children_of;  /* ... of this thread */
+	struct pollfd *poll;
+	size_t npoll;
+	bool atfork;
+} cache = {-1, -1, -1, 0, NULL, 0, false};
+
+static void cache_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void forget_cache(void);
+
+static int cached_open(int *fd, const char *path, int flags)
+{
+	if (!cache.atfork) {
+		pthread_atfork(NULL, NULL, forget_cache);
+		cache.atfork = true;
+	}
+	if (*fd < 0)
+		*fd = open(path, flags | O_RDONLY | O_CLOEXEC);
+	return *fd;
+}
+
+static bool is_cache_fd(int fd)
+{
+	return fd == cache.task_dir || fd == cache.status ||
+	       fd == cache.children;
+}
+
+/* The numeric names in the directory open as dirfd, sorted. */
+static size_t list_numbers(int dirfd, int **out)
 {
 	size_t n = 0, cap = 0;
 	*out = NULL;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (dirfd < 0 || lseek(dirfd, 0, SEEK_SET) != 0)
 		return 0;
 	char buf[8192] __attribute__((aligned(8)));
 	long got;
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+	while ((got = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < got;) {
 			struct linux_dirent64 *e = (void *)(buf + off);
 			off += e->d_reclen;
-			if (e->d_name[0] < '0' || e->d_name[0] > '9')
-				continue;
-			int x = atoi(e->d_name);
-			if (x != fd)
-				push_int(out, &n, &cap, x);
+			if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+				push_int(out, &n, &cap, atoi(e->d_name));
 		}
+		/* /proc fills the buffer while entries fit: room left for
+		 * another means there is none. */
+		if (got < (long)sizeof(buf) - 512)
+			break;
 	}
-	close(fd);
 	if (n > 1)
 		qsort(*out, n, sizeof(**out), cmp_int);
 	return n;
 }
 
+/* How many descriptor numbers the process can have open: the size of
+ * its descriptor table, which only grows. */
+static size_t fd_table_size(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <= 1024)
+		return (size_t)rl.rlim_cur;
+	char buf[4096];
+	int fd = cached_open(&cache.status, "/proc/self/status", 0);
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 1024;
+	buf[n] = '\0';
+	const char *f = strstr(buf, "\nFDSize:");
+	return f ? strtoul(f + 8, NULL, 10) : 1024;
+}
+
+/* Open descriptors are found with one poll(), which marks the others
+ * POLLNVAL: listing /proc/self/fd costs ten times more. */
 static void snap_fds(struct snapshot *s)
 {
-	int *fds;
-	size_t n = list_numbers("/proc/self/fd", &fds);
-	s->fds = reallocarray(NULL, n ? n : 1, sizeof(*s->fds));
+	size_t size = fd_table_size();
+	if (size > cache.npoll) {
+		free(cache.poll);
+		cache.poll = reallocarray(NULL, size, sizeof(*cache.poll));
+		if (cache.poll == NULL)
+			abort();
+		cache.npoll = size;
+	}
+	for (size_t i = 0; i < size; i++)
+		cache.poll[i] = (struct pollfd){(int)i, 0, 0};
+	size_t open_fds = 0;
+	if (poll(cache.poll, size, 0) >= 0)
+		for (size_t i = 0; i < size; i++)
+			open_fds += !(cache.poll[i].revents & POLLNVAL);
+	s->fds = reallocarray(NULL, open_fds ? open_fds : 1, sizeof(*s->fds));
 	if (s->fds == NULL)
 		abort();
 	s->nfds = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < size && s->nfds < open_fds; i++) {
 		struct stat st;
-		if (fstat(fds[i], &st) != 0)
-			continue;       /* closed meanwhile by another thread */
-		s->fds[s->nfds++] = (struct fd_id){fds[i], st.st_dev,
-		                                   st.st_ino};
+		int fd = (int)i;
+		if ((cache.poll[i].revents & POLLNVAL) || is_cache_fd(fd) ||
+		    fstat(fd, &st) != 0)
+			continue;
+		s->fds[s->nfds++] = (struct fd_id){fd, st.st_dev, st.st_ino};
 	}
-	free(fds);
 }
 
 /* Children of the calling thread, running or zombie, and one zombie of
@@ -168,11 +240,14 @@ static void snap_children(struct snapshot *s)
 	size_t cap = 0;
 	s->children = NULL;
 	s->nchildren = 0;
-	int fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	if (cache.children >= 0 &&
+	    !pthread_equal(cache.children_of, pthread_self()))
+		cache_close(&cache.children);
+	cache.children_of = pthread_self();
+	int fd = cached_open(&cache.children, "/proc/thread-self/children", 0);
 	if (fd >= 0) {
 		char buf[4096];
-		ssize_t got = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
+		ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[got > 0 ? got : 0] = '\0';
 		for (char *p = buf, *end; *p; p = end) {
 			long pid = strtol(p, &end, 10);
@@ -205,7 +280,8 @@ static void snap_env(struct snapshot *s)
 static void snapshot_take(struct snapshot *s)
 {
 	snap_fds(s);
-	s->ntids = list_numbers("/proc/self/task", &s->tids);
+	s->ntids = list_numbers(cached_open(&cache.task_dir, "/proc/self/task",
+	                                    O_DIRECTORY), &s->tids);
 	snap_children(s);
 	snap_env(s);
 	s->cwd = getcwd(NULL, 0);
@@ -237,6 +313,31 @@ static void start_runtime_threads(void)
 		pthread_join(th, NULL);
 }
 
+/* The snapshot after the last top-level test, when it found nothing:
+ * the process has not changed since, so it is the next test's "before"
+ * and each test pays for one snapshot, not two.  Forgotten in a forked
+ * child and when the harness registers a descriptor of its own. */
+static struct snapshot last;
+static bool have_last;
+static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void forget_last(void)
+{
+	pthread_mutex_lock(&last_mu);
+	if (have_last)
+		snapshot_free(&last);
+	have_last = false;
+	pthread_mutex_unlock(&last_mu);
+}
+
+static void forget_cache(void)
+{
+	cache_close(&cache.task_dir);
+	cache_close(&cache.status);
+	cache_close(&cache.children);
+	forget_last();
+}
+
 void deft_leak_before(T *t)
 {
 	if (deft_opt.leaks == DEFT_LEAKS_OFF || t->is_main_cleanup)
@@ -245,7 +346,14 @@ void deft_leak_before(T *t)
 	pthread_once(&once, start_runtime_threads);
 	struct deft_leak *l = deft_xcalloc(1, sizeof(*l));
 	pthread_mutex_init(&l->mu, NULL);
-	snapshot_take(&l->before);
+	pthread_mutex_lock(&last_mu);
+	bool reuse = have_last;
+	if (reuse)
+		l->before = last;
+	have_last = false;
+	pthread_mutex_unlock(&last_mu);
+	if (!reuse)
+		snapshot_take(&l->before);
 	t->leak = l;
 }
 
@@ -636,11 +744,18 @@ void deft_leak_after(T *t)
 		struct snapshot now;
 		snapshot_take(&now);
 		struct verdict v = compare(l, &now, NULL, false);
-		if (v.leaks)
+		if (v.leaks == 0) {
+			forget_last();
+			pthread_mutex_lock(&last_mu);
+			last = now;
+			have_last = true;
+			pthread_mutex_unlock(&last_mu);
+		} else {
 			v = recheck(l, &now);
-		if (v.leaks)
-			report(t, l, &now);
-		snapshot_free(&now);
+			if (v.leaks)
+				report(t, l, &now);
+			snapshot_free(&now);
+		}
 	}
 	snapshot_free(&l->before);
 	pthread_mutex_destroy(&l->mu);

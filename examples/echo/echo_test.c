@@ -110,9 +110,9 @@ TEST(rejects_bad_worker_counts)
  * threads are kept on purpose. */
 static struct echo_server *shared_server;
 
-static void stop_shared(T *t, void *arg)
+static void stop_shared(T *t, void *server)
 {
-	T_EXPECT_EQ(t, echo_stop(shared_server), 0);
+	T_EXPECT_EQ(t, echo_stop(server), 0);
 	shared_server = NULL;
 }
 
@@ -123,7 +123,7 @@ static struct echo_server *shared(T *t)
 		shared_server = echo_start(2, err, sizeof(err));
 		if (shared_server == NULL)
 			t_fatal(t, "echo_start: %s", err);
-		t_main_cleanup(stop_shared, NULL);
+		t_main_cleanup(stop_shared, shared_server);
 	}
 	t_leak_ignore_fd(t, echo_fd(shared_server));
 	t_leak_ignore_thread_name(t, "echo-worker");
