@@ -185,20 +185,24 @@ static size_t list_numbers(int dirfd, int **out)
 }
 
 /* How many descriptor numbers the process can have open: the size of
- * its descriptor table, which only grows. */
+ * its descriptor table (FDSize), which only grows, and may be above
+ * RLIMIT_NOFILE if the limit was lowered. */
 static size_t fd_table_size(void)
 {
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <= 1024)
-		return (size_t)rl.rlim_cur;
 	char buf[4096];
 	int fd = cached_open(&cache.status, "/proc/self/status", 0);
 	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return 1024;
-	buf[n] = '\0';
-	const char *f = strstr(buf, "\nFDSize:");
-	return f ? strtoul(f + 8, NULL, 10) : 1024;
+	const char *f = NULL;
+	if (n > 0) {
+		buf[n] = '\0';
+		f = strstr(buf, "\nFDSize:");
+	}
+	if (f)
+		return strtoul(f + 8, NULL, 10);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
+		return (size_t)rl.rlim_cur;
+	return 65536;
 }
 
 /* Open descriptors are found with one poll(), which marks the others
@@ -216,9 +220,16 @@ static void snap_fds(struct snapshot *s)
 	for (size_t i = 0; i < size; i++)
 		cache.poll[i] = (struct pollfd){(int)i, 0, 0};
 	size_t open_fds = 0;
-	if (poll(cache.poll, size, 0) >= 0)
+	if (poll(cache.poll, size, 0) >= 0) {
 		for (size_t i = 0; i < size; i++)
 			open_fds += !(cache.poll[i].revents & POLLNVAL);
+	} else {
+		/* More than RLIMIT_NOFILE (lowered since the table grew):
+		 * fstat tells which are open. */
+		for (size_t i = 0; i < size; i++)
+			cache.poll[i].revents = 0;
+		open_fds = size;
+	}
 	s->fds = reallocarray(NULL, open_fds ? open_fds : 1, sizeof(*s->fds));
 	if (s->fds == NULL)
 		abort();

@@ -7,9 +7,11 @@
 #include <deft.h>
 #include "../../harness/internal.h"     /* to mark a test parallel */
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,4 +112,26 @@ TEST(registers_main_cleanups)
 	t_main_cleanup(log_step, "registered first, runs last");
 	t_main_cleanup(fail_step, "registered second");
 	t_main_cleanup(log_step, "registered last, runs first");
+}
+
+static struct rlimit saved_limit;
+
+static void restore_limit(T *t, void *arg)
+{
+	T_EXPECT_EQ(t, setrlimit(RLIMIT_NOFILE, &saved_limit), 0);
+	close(2000);
+}
+
+/* A descriptor above RLIMIT_NOFILE, lowered since it was opened: the
+ * leak check still finds it.  Last in the file, as the limit stays low
+ * until the main cleanups run. */
+TEST(fd_above_lowered_limit)
+{
+	T_ASSERT_EQ(t, getrlimit(RLIMIT_NOFILE, &saved_limit), 0);
+	int fd = open("/dev/null", O_RDONLY);
+	T_ASSERT_EQ(t, dup2(fd, 2000), 2000);
+	close(fd);
+	t_main_cleanup(restore_limit, NULL);
+	struct rlimit low = {100, saved_limit.rlim_max};
+	T_ASSERT_EQ(t, setrlimit(RLIMIT_NOFILE, &low), 0);
 }
