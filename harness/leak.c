@@ -6,10 +6,9 @@
  * test's thread, the environment, the working directory and the umask.
  * deft_leak_after() takes the same snapshot after the last cleanup and
  * reports the differences.  The check runs after every top-level test, so
- * the common case, nothing changed, is kept to a few system calls: the
- * /proc directories are read with getdents64 into a stack buffer, one
- * fstat per descriptor, and names, link targets and process states are
- * read only for what is reported.  A verdict of leak is never taken at
+ * the common case, nothing changed, costs one snapshot (leak_snapshot.c):
+ * a clean "after" is the next test's "before", and names, link targets
+ * and process states are read only for what is reported.  A verdict of leak is never taken at
  * once: the snapshot is taken again after growing sleeps, for up to a
  * second while threads remain (as goleak does), and at least once
  * otherwise, so that a thread on its way out or a loaded machine is not
@@ -19,42 +18,16 @@
  */
 #include "internal.h"
 #include "../reporters/report.h"
+#include "leak_snapshot.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <signal.h>
+#include <time.h>
 #include <unistd.h>
-
-extern char **environ;
-
-struct fd_id {
-	int fd;
-	dev_t dev;
-	ino_t ino;
-};
-
-struct snapshot {
-	struct fd_id *fds;      /* sorted by fd */
-	size_t nfds;
-	int *tids;              /* sorted */
-	size_t ntids;
-	int *children;          /* sorted */
-	size_t nchildren;
-	struct deft_buf env;    /* "k=v\0k=v\0..." in environ's order */
-	size_t nenv;
-	char *cwd;              /* NULL if it could not be read */
-	mode_t umask;
-};
 
 struct deft_leak {
 	struct snapshot before;
@@ -68,8 +41,6 @@ struct deft_leak {
 static int *own_fds;
 static size_t n_own_fds;
 static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void forget_last(void);
 
 bool deft_leak_parse_mode(const char *value, enum deft_leak_mode *mode)
 {
@@ -90,223 +61,7 @@ void deft_leak_ignore_own_fd(int fd)
 		abort();
 	own_fds[n_own_fds++] = fd;
 	pthread_mutex_unlock(&own_mu);
-	forget_last();
-}
-
-/* ---- taking a snapshot ---- */
-
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-static void push_int(int **v, size_t *n, size_t *cap, int x)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		*v = reallocarray(*v, *cap, sizeof(**v));
-		if (*v == NULL)
-			abort();
-	}
-	(*v)[(*n)++] = x;
-}
-
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-/* Descriptors the check keeps open between snapshots, reopened in a
- * forked child (they name the parent's /proc entries). */
-static struct {
-	int task_dir;           /* /proc/self/task */
-	int status;             /* /proc/self/status */
-	int children;           /* /proc/thread-self/children ... */
-	pthread_t children_of;  /* ... of this thread */
-	struct pollfd *poll;
-	size_t npoll;
-	bool atfork;
-} cache = {-1, -1, -1, 0, NULL, 0, false};
-
-static void cache_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-static void forget_cache(void);
-
-static int cached_open(int *fd, const char *path, int flags)
-{
-	if (!cache.atfork) {
-		pthread_atfork(NULL, NULL, forget_cache);
-		cache.atfork = true;
-	}
-	if (*fd < 0)
-		*fd = open(path, flags | O_RDONLY | O_CLOEXEC);
-	return *fd;
-}
-
-static bool is_cache_fd(int fd)
-{
-	return fd == cache.task_dir || fd == cache.status ||
-	       fd == cache.children;
-}
-
-/* The numeric names in the directory open as dirfd, sorted. */
-static size_t list_numbers(int dirfd, int **out)
-{
-	size_t n = 0, cap = 0;
-	*out = NULL;
-	if (dirfd < 0 || lseek(dirfd, 0, SEEK_SET) != 0)
-		return 0;
-	char buf[8192] __attribute__((aligned(8)));
-	long got;
-	while ((got = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < got;) {
-			struct linux_dirent64 *e = (void *)(buf + off);
-			off += e->d_reclen;
-			if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
-				push_int(out, &n, &cap, atoi(e->d_name));
-		}
-		/* /proc fills the buffer while entries fit: room left for
-		 * another means there is none. */
-		if (got < (long)sizeof(buf) - 512)
-			break;
-	}
-	if (n > 1)
-		qsort(*out, n, sizeof(**out), cmp_int);
-	return n;
-}
-
-/* How many descriptor numbers the process can have open: the size of
- * its descriptor table (FDSize), which only grows, and may be above
- * RLIMIT_NOFILE if the limit was lowered. */
-static size_t fd_table_size(void)
-{
-	char buf[4096];
-	int fd = cached_open(&cache.status, "/proc/self/status", 0);
-	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
-	const char *f = NULL;
-	if (n > 0) {
-		buf[n] = '\0';
-		f = strstr(buf, "\nFDSize:");
-	}
-	if (f)
-		return strtoul(f + 8, NULL, 10);
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
-		return (size_t)rl.rlim_cur;
-	return 65536;
-}
-
-/* Open descriptors are found with one poll(), which marks the others
- * POLLNVAL: listing /proc/self/fd costs ten times more. */
-static void snap_fds(struct snapshot *s)
-{
-	size_t size = fd_table_size();
-	if (size > cache.npoll) {
-		free(cache.poll);
-		cache.poll = reallocarray(NULL, size, sizeof(*cache.poll));
-		if (cache.poll == NULL)
-			abort();
-		cache.npoll = size;
-	}
-	for (size_t i = 0; i < size; i++)
-		cache.poll[i] = (struct pollfd){(int)i, 0, 0};
-	size_t open_fds = 0;
-	if (poll(cache.poll, size, 0) >= 0) {
-		for (size_t i = 0; i < size; i++)
-			open_fds += !(cache.poll[i].revents & POLLNVAL);
-	} else {
-		/* More than RLIMIT_NOFILE (lowered since the table grew):
-		 * fstat tells which are open. */
-		for (size_t i = 0; i < size; i++)
-			cache.poll[i].revents = 0;
-		open_fds = size;
-	}
-	s->fds = reallocarray(NULL, open_fds ? open_fds : 1, sizeof(*s->fds));
-	if (s->fds == NULL)
-		abort();
-	s->nfds = 0;
-	for (size_t i = 0; i < size && s->nfds < open_fds; i++) {
-		struct stat st;
-		int fd = (int)i;
-		if ((cache.poll[i].revents & POLLNVAL) || is_cache_fd(fd) ||
-		    fstat(fd, &st) != 0)
-			continue;
-		s->fds[s->nfds++] = (struct fd_id){fd, st.st_dev, st.st_ino};
-	}
-}
-
-/* Children of the calling thread, running or zombie, and one zombie of
- * any other thread (waitid without reaping it). */
-static void snap_children(struct snapshot *s)
-{
-	size_t cap = 0;
-	s->children = NULL;
-	s->nchildren = 0;
-	if (cache.children >= 0 &&
-	    !pthread_equal(cache.children_of, pthread_self()))
-		cache_close(&cache.children);
-	cache.children_of = pthread_self();
-	int fd = cached_open(&cache.children, "/proc/thread-self/children", 0);
-	if (fd >= 0) {
-		char buf[4096];
-		ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[got > 0 ? got : 0] = '\0';
-		for (char *p = buf, *end; *p; p = end) {
-			long pid = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			push_int(&s->children, &s->nchildren, &cap, (int)pid);
-		}
-	}
-	siginfo_t si = {0};
-	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-	    si.si_pid > 0) {
-		bool known = false;
-		for (size_t i = 0; i < s->nchildren; i++)
-			known |= s->children[i] == si.si_pid;
-		if (!known)
-			push_int(&s->children, &s->nchildren, &cap, si.si_pid);
-	}
-	if (s->nchildren > 1)
-		qsort(s->children, s->nchildren, sizeof(int), cmp_int);
-}
-
-static void snap_env(struct snapshot *s)
-{
-	s->env = (struct deft_buf)DEFT_BUF_INIT;
-	s->nenv = 0;
-	for (char **e = environ; e && *e; e++, s->nenv++)
-		deft_buf_add(&s->env, *e, strlen(*e) + 1);
-}
-
-static void snapshot_take(struct snapshot *s)
-{
-	snap_fds(s);
-	s->ntids = list_numbers(cached_open(&cache.task_dir, "/proc/self/task",
-	                                    O_DIRECTORY), &s->tids);
-	snap_children(s);
-	snap_env(s);
-	s->cwd = getcwd(NULL, 0);
-	s->umask = umask(0);
-	umask(s->umask);
-}
-
-static void snapshot_free(struct snapshot *s)
-{
-	free(s->fds);
-	free(s->tids);
-	free(s->children);
-	deft_buf_free(&s->env);
-	free(s->cwd);
+	deft_leak_forget_last();
 }
 
 static void *no_op(void *arg)
@@ -332,21 +87,19 @@ static struct snapshot last;
 static bool have_last;
 static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void forget_last(void)
+void deft_leak_forget_last(void)
 {
 	pthread_mutex_lock(&last_mu);
 	if (have_last)
-		snapshot_free(&last);
+		deft_snapshot_free(&last);
 	have_last = false;
 	pthread_mutex_unlock(&last_mu);
 }
 
-static void forget_cache(void)
+void deft_leak_forget_last_in_child(void)
 {
-	cache_close(&cache.task_dir);
-	cache_close(&cache.status);
-	cache_close(&cache.children);
-	forget_last();
+	pthread_mutex_init(&last_mu, NULL);
+	have_last = false;      /* its memory stays: no free() here */
 }
 
 void deft_leak_before(T *t)
@@ -364,7 +117,7 @@ void deft_leak_before(T *t)
 	have_last = false;
 	pthread_mutex_unlock(&last_mu);
 	if (!reuse)
-		snapshot_take(&l->before);
+		deft_snapshot_take(&l->before);
 	t->leak = l;
 }
 
@@ -420,27 +173,11 @@ static bool fd_ignored(struct deft_leak *l, int fd)
 	return found;
 }
 
-/* Reads a small /proc file into buf without its final newline. */
-static bool read_small(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return true;
-}
-
 static bool thread_name(int tid, char name[16])
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
-	return read_small(path, name, 16);
+	return deft_proc_read_small(path, name, 16);
 }
 
 static bool thread_ignored(struct deft_leak *l, int tid)
@@ -463,7 +200,7 @@ static bool thread_ignored(struct deft_leak *l, int tid)
 
 static bool has_int(const int *v, size_t n, int x)
 {
-	return n > 0 && bsearch(&x, v, n, sizeof(int), cmp_int) != NULL;
+	return n > 0 && bsearch(&x, v, n, sizeof(int), deft_cmp_int) != NULL;
 }
 
 static const struct fd_id *find_fd(const struct snapshot *s, int fd)
@@ -547,7 +284,7 @@ static void describe_child(struct deft_buf *out, int pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	const char *state = "running";
 	char comm[32] = "?";
-	if (read_small(path, stat, sizeof(stat))) {
+	if (deft_proc_read_small(path, stat, sizeof(stat))) {
 		char *open = strchr(stat, '('), *close = strrchr(stat, ')');
 		if (open && close && close > open) {
 			snprintf(comm, sizeof(comm), "%.*s",
@@ -714,8 +451,8 @@ static struct verdict recheck(struct deft_leak *l, struct snapshot *now)
 		sleep_ms(step);
 		waited += step;
 		step = step * 2 > 100 ? 100 : step * 2;
-		snapshot_free(now);
-		snapshot_take(now);
+		deft_snapshot_free(now);
+		deft_snapshot_take(now);
 		v = compare(l, now, NULL, false);
 	} while (v.threads > 0 && waited < 1000);
 	return v;
@@ -753,10 +490,10 @@ void deft_leak_after(T *t)
 	 * it alone. */
 	if (!__atomic_load_n(&t->parallel, __ATOMIC_ACQUIRE)) {
 		struct snapshot now;
-		snapshot_take(&now);
+		deft_snapshot_take(&now);
 		struct verdict v = compare(l, &now, NULL, false);
 		if (v.leaks == 0) {
-			forget_last();
+			deft_leak_forget_last();
 			pthread_mutex_lock(&last_mu);
 			last = now;
 			have_last = true;
@@ -765,10 +502,10 @@ void deft_leak_after(T *t)
 			v = recheck(l, &now);
 			if (v.leaks)
 				report(t, l, &now);
-			snapshot_free(&now);
+			deft_snapshot_free(&now);
 		}
 	}
-	snapshot_free(&l->before);
+	deft_snapshot_free(&l->before);
 	pthread_mutex_destroy(&l->mu);
 	free(l->ignored_fds);
 	free(l->ignored_names);
