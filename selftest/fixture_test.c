@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <deft.h>
+#include "../harness/internal.h"    /* sets_process_state */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,4 +216,23 @@ TEST(thread_exiting_in_grace_period_is_no_leak)
 	pthread_t th;
 	T_ASSERT_EQ(t, pthread_create(&th, NULL, sleeps_briefly, NULL), 0);
 	pthread_detach(th);
+}
+
+static void helper_marks(T *t, void *arg)
+{
+	bool *marked = arg;
+	T_EXPECT(t, !t->sets_process_state);
+	t_tempdir(t);                        /* allowed in parallel tests */
+	T_EXPECT(t, !t->sets_process_state);
+	t_umask(t, 022);
+	*marked = t->sets_process_state;
+}
+
+/* What t_parallel will check: a test that changed process state. */
+TEST(helpers_mark_the_test_as_setting_process_state)
+{
+	bool marked = false;
+	T_EXPECT(t, t_run(t, "sub", helper_marks, &marked));
+	T_EXPECT(t, marked);
+	T_EXPECT(t, !t->sets_process_state);  /* the parent did not */
 }
