@@ -51,42 +51,79 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* Descriptors the check keeps open between snapshots, reopened in a
- * forked child (they name the parent's /proc entries). */
+/* A descriptor the check keeps open between snapshots, with its identity:
+ * a test that closes it (closefrom, say) and opens another file under its
+ * number must not have that file read as ours, or hidden. */
+struct cached_fd {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Reopened in a forked child: they name the parent's /proc entries. */
 static struct {
-	int task_dir;           /* /proc/self/task */
-	int status;             /* /proc/self/status */
-	int children;           /* /proc/thread-self/children ... */
-	pthread_t children_of;  /* ... of this thread */
+	struct cached_fd task_dir;      /* /proc/self/task */
+	struct cached_fd status;        /* /proc/self/status */
+	struct cached_fd children;      /* /proc/thread-self/children ... */
+	pthread_t children_of;          /* ... of this thread */
 	struct pollfd *poll;
 	size_t npoll;
 	bool atfork;
-} cache = {-1, -1, -1, 0, NULL, 0, false};
+} cache = {{-1, 0, 0}, {-1, 0, 0}, {-1, 0, 0}, 0, NULL, 0, false};
 
-static void cache_close(int *fd)
+static void cache_close(struct cached_fd *c)
 {
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
 }
 
 static void forget_cache(void);
 
-static int cached_open(int *fd, const char *path, int flags)
+static int cached_open(struct cached_fd *c, const char *path, int flags)
 {
 	if (!cache.atfork) {
 		pthread_atfork(NULL, NULL, forget_cache);
 		cache.atfork = true;
 	}
-	if (*fd < 0)
-		*fd = open(path, flags | O_RDONLY | O_CLOEXEC);
-	return *fd;
+	if (c->fd < 0) {
+		struct stat st;
+		c->fd = open(path, flags | O_RDONLY | O_CLOEXEC);
+		if (c->fd >= 0 && fstat(c->fd, &st) == 0) {
+			c->dev = st.st_dev;
+			c->ino = st.st_ino;
+		} else if (c->fd >= 0) {
+			cache_close(c);
+		}
+	}
+	return c->fd;
 }
 
-static bool is_cache_fd(int fd)
+/* Whether fd, whose identity is st, is one of ours.  One that is no
+ * longer what we opened is forgotten, not closed: it is not ours now. */
+static bool is_cache_fd(int fd, const struct stat *st)
 {
-	return fd == cache.task_dir || fd == cache.status ||
-	       fd == cache.children;
+	struct cached_fd *all[] = {&cache.task_dir, &cache.status,
+	                           &cache.children};
+	for (size_t i = 0; i < 3; i++) {
+		if (all[i]->fd != fd)
+			continue;
+		if (all[i]->dev == st->st_dev && all[i]->ino == st->st_ino)
+			return true;
+		all[i]->fd = -1;
+	}
+	return false;
+}
+
+/* Forgets the cached descriptors that are closed now. */
+static void forget_closed(const struct pollfd *p, size_t n)
+{
+	struct cached_fd *all[] = {&cache.task_dir, &cache.status,
+	                           &cache.children};
+	for (size_t i = 0; i < 3; i++)
+		if (all[i]->fd >= 0 && (size_t)all[i]->fd < n &&
+		    (p[all[i]->fd].revents & POLLNVAL))
+			all[i]->fd = -1;
 }
 
 /* The numeric names in the directory open as dirfd, sorted. */
@@ -154,6 +191,7 @@ static void snap_fds(struct snapshot *s)
 	if (poll(cache.poll, size, 0) >= 0) {
 		for (size_t i = 0; i < size; i++)
 			open_fds += !(cache.poll[i].revents & POLLNVAL);
+		forget_closed(cache.poll, size);
 	} else {
 		/* More than RLIMIT_NOFILE (lowered since the table grew):
 		 * fstat tells which are open. */
@@ -168,8 +206,8 @@ static void snap_fds(struct snapshot *s)
 	for (size_t i = 0; i < size && s->nfds < open_fds; i++) {
 		struct stat st;
 		int fd = (int)i;
-		if ((cache.poll[i].revents & POLLNVAL) || is_cache_fd(fd) ||
-		    fstat(fd, &st) != 0)
+		if ((cache.poll[i].revents & POLLNVAL) || fstat(fd, &st) != 0 ||
+		    is_cache_fd(fd, &st))
 			continue;
 		s->fds[s->nfds++] = (struct fd_id){fd, st.st_dev, st.st_ino};
 	}
@@ -182,7 +220,7 @@ static void snap_children(struct snapshot *s)
 	size_t cap = 0;
 	s->children = NULL;
 	s->nchildren = 0;
-	if (cache.children >= 0 &&
+	if (cache.children.fd >= 0 &&
 	    !pthread_equal(cache.children_of, pthread_self()))
 		cache_close(&cache.children);
 	cache.children_of = pthread_self();

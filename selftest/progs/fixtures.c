@@ -114,6 +114,35 @@ TEST(registers_main_cleanups)
 	t_main_cleanup(log_step, "registered last, runs first");
 }
 
+/* The directory to go back to is kept open; a test that closes it makes
+ * the restore fail, and the leak check then restores the directory. */
+TEST(chdir_restore_fails)
+{
+	t_chdir(t, "/");
+	for (int fd = 3; fd < 64; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			close(fd);
+	}
+}
+
+static void leave_removed_dir(T *t, void *arg)
+{
+	T_EXPECT_EQ(t, chdir("/"), 0);
+}
+
+/* The working directory has been removed: there is nothing to go back
+ * to, and t_chdir says so. */
+TEST(chdir_from_removed_directory)
+{
+	char dir[] = "/tmp/deft-removed-XXXXXX";
+	T_ASSERT_NOT_NULL(t, mkdtemp(dir));
+	T_ASSERT_EQ(t, chdir(dir), 0);
+	t_cleanup(t, leave_removed_dir, NULL);
+	T_ASSERT_EQ(t, rmdir(dir), 0);
+	t_chdir(t, "/");
+}
+
 static struct rlimit saved_limit;
 
 static void restore_limit(T *t, void *arg)
@@ -134,4 +163,11 @@ TEST(fd_above_lowered_limit)
 	t_main_cleanup(restore_limit, NULL);
 	struct rlimit low = {100, saved_limit.rlim_max};
 	T_ASSERT_EQ(t, setrlimit(RLIMIT_NOFILE, &low), 0);
+}
+
+/* A working directory the golden files can name. */
+__attribute__((constructor)) static void start_in_tmp(void)
+{
+	if (chdir("/tmp") != 0)
+		abort();
 }

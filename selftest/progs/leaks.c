@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -197,6 +199,27 @@ TEST(harness_own_fd)
 	int fd = open("/dev/null", O_RDONLY);
 	T_ASSERT_GE(t, fd, 0);
 	deft_leak_ignore_own_fd(fd);
+}
+
+/* A test that closes every descriptor it did not open (the harness's
+ * /proc files among them) and leaks files under their numbers: the files
+ * are reported, and the harness reopens its own. */
+TEST(replaces_harness_fds)
+{
+	for (int fd = 3; fd < 64; fd++) {
+		char path[64], target[256];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "/proc/", 6) != 0)
+			continue;
+		int null = open("/dev/null", O_RDONLY);
+		T_ASSERT_GE(t, null, 0);
+		T_ASSERT_EQ(t, dup2(null, fd), fd);
+		close(null);
+	}
 }
 
 /* A leak and a failure: both are reported on the test. */
