@@ -117,7 +117,7 @@ void deft_leak_before(T *t)
 	have_last = false;
 	pthread_mutex_unlock(&last_mu);
 	if (!reuse)
-		deft_snapshot_take(&l->before);
+		deft_snapshot_take(&l->before, NULL);
 	t->leak = l;
 }
 
@@ -452,7 +452,7 @@ static struct verdict recheck(struct deft_leak *l, struct snapshot *now)
 		waited += step;
 		step = step * 2 > 100 ? 100 : step * 2;
 		deft_snapshot_free(now);
-		deft_snapshot_take(now);
+		deft_snapshot_take(now, &l->before);
 		v = compare(l, now, NULL, false);
 	} while (v.threads > 0 && waited < 1000);
 	return v;
@@ -490,7 +490,7 @@ void deft_leak_after(T *t)
 	 * it alone. */
 	if (!__atomic_load_n(&t->parallel, __ATOMIC_ACQUIRE)) {
 		struct snapshot now;
-		deft_snapshot_take(&now);
+		deft_snapshot_take(&now, &l->before);
 		struct verdict v = compare(l, &now, NULL, false);
 		if (v.leaks == 0) {
 			deft_leak_forget_last();

@@ -152,19 +152,22 @@ static size_t list_numbers(int dirfd, int **out)
 	return n;
 }
 
-/* How many descriptor numbers the process can have open: the size of
- * its descriptor table (FDSize), which only grows, and may be above
- * RLIMIT_NOFILE if the limit was lowered. */
-static size_t fd_table_size(void)
+/* From /proc/self/status: how many descriptor numbers the process can
+ * have open, the size of its descriptor table (FDSize, which only grows,
+ * and may be above RLIMIT_NOFILE if the limit was lowered), and how many
+ * threads it has (-1 if unknown). */
+static size_t read_status(long *threads)
 {
 	char buf[4096];
 	int fd = cached_open(&cache.status, "/proc/self/status", 0);
 	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
-	const char *f = NULL;
+	const char *f = NULL, *th = NULL;
 	if (n > 0) {
 		buf[n] = '\0';
 		f = strstr(buf, "\nFDSize:");
+		th = strstr(buf, "\nThreads:");
 	}
+	*threads = th ? strtol(th + 9, NULL, 10) : -1;
 	if (f)
 		return strtoul(f + 8, NULL, 10);
 	struct rlimit rl;
@@ -175,9 +178,9 @@ static size_t fd_table_size(void)
 
 /* Open descriptors are found with one poll(), which marks the others
  * POLLNVAL: listing /proc/self/fd costs ten times more. */
-static void snap_fds(struct snapshot *s)
+static void snap_fds(struct snapshot *s, long *threads)
 {
-	size_t size = fd_table_size();
+	size_t size = read_status(threads);
 	if (size > cache.npoll) {
 		free(cache.poll);
 		cache.poll = reallocarray(NULL, size, sizeof(*cache.poll));
@@ -257,11 +260,34 @@ static void snap_env(struct snapshot *s)
 		deft_buf_add(&s->env, *e, strlen(*e) + 1);
 }
 
-void deft_snapshot_take(struct snapshot *s)
+/* The threads of hint, if the process has as many threads as hint and
+ * all of hint's are alive: then they are the same set.  Cheaper than
+ * listing /proc/self/task. */
+static bool same_threads(struct snapshot *s, const struct snapshot *hint,
+                         long threads)
 {
-	snap_fds(s);
-	s->ntids = list_numbers(cached_open(&cache.task_dir, "/proc/self/task",
-	                                    O_DIRECTORY), &s->tids);
+	if (hint == NULL || threads < 0 || (size_t)threads != hint->ntids)
+		return false;
+	pid_t pid = getpid();
+	for (size_t i = 0; i < hint->ntids; i++)
+		if (syscall(SYS_tgkill, pid, hint->tids[i], 0) != 0)
+			return false;
+	s->ntids = hint->ntids;
+	s->tids = reallocarray(NULL, s->ntids ? s->ntids : 1, sizeof(int));
+	if (s->tids == NULL)
+		abort();
+	memcpy(s->tids, hint->tids, s->ntids * sizeof(int));
+	return true;
+}
+
+void deft_snapshot_take(struct snapshot *s, const struct snapshot *hint)
+{
+	long threads;
+	snap_fds(s, &threads);
+	if (!same_threads(s, hint, threads))
+		s->ntids = list_numbers(cached_open(&cache.task_dir,
+		                                    "/proc/self/task",
+		                                    O_DIRECTORY), &s->tids);
 	snap_children(s);
 	snap_env(s);
 	s->cwd = getcwd(NULL, 0);

@@ -30,7 +30,9 @@ struct snapshot {
 	mode_t umask;
 };
 
-void deft_snapshot_take(struct snapshot *s);
+/* Takes a snapshot; hint, if not NULL, is an earlier one whose thread
+ * list is reused when the threads are still the same. */
+void deft_snapshot_take(struct snapshot *s, const struct snapshot *hint);
 void deft_snapshot_free(struct snapshot *s);
 
 /* Reads a small /proc file into buf, without its final newline. */
