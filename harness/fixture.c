@@ -11,6 +11,7 @@
  * symbolic link inside (or in place of) the directory is removed, never
  * followed.
  */
+#define _GNU_SOURCE
 #include "internal.h"
 
 #include <dirent.h>
@@ -249,6 +250,37 @@ static void removal_error(struct removal *r, int err)
 
 static void remove_tree_at(int dirfd, struct removal *r);
 
+/* Opens the directory name of dirfd, never through a symbolic link, with
+ * the permissions to empty it: a directory the test made unreadable or
+ * unwritable is still the test's to remove. */
+static int open_dir_at(int dirfd, const char *name)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dirfd, name, flags);
+	if (fd < 0 && errno == EACCES) {
+		/* O_PATH needs no permission on the directory itself; its
+		 * /proc/self/fd link names exactly that directory. */
+		int path = openat(dirfd, name, O_PATH | O_DIRECTORY |
+		                  O_NOFOLLOW | O_CLOEXEC);
+		if (path < 0)
+			return -1;
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", path);
+		int rc = chmod(link, 0700);
+		int err = errno;
+		close(path);
+		if (rc != 0) {
+			errno = err;
+			return -1;
+		}
+		fd = openat(dirfd, name, flags);
+	}
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+		fchmod(fd, (st.st_mode & 07777) | 0700);
+	return fd;
+}
+
 /* Removes the entry name of dirfd (r->path names it); never follows it. */
 static void remove_entry_at(int dirfd, const char *name, struct removal *r)
 {
@@ -258,16 +290,11 @@ static void remove_entry_at(int dirfd, const char *name, struct removal *r)
 		removal_error(r, errno);
 		return;
 	}
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	                O_CLOEXEC);
+	int fd = open_dir_at(dirfd, name);
 	if (fd < 0) {
 		removal_error(r, errno);
 		return;
 	}
-	struct stat st;
-	/* A directory the test made unreadable is still ours to empty. */
-	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
-		fchmod(fd, st.st_mode | 0700);
 	remove_tree_at(fd, r);
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
 		removal_error(r, errno);
