@@ -53,13 +53,17 @@ def main():
     print(f"leak check, 50 fds and 10 threads: {(on - off) / 10000 * 1e6:.1f}"
           f" us per test (10000 tests: {on * 1e3:.0f} ms on, "
           f"{off * 1e3:.0f} ms off; target: at most 20 us)")
+    selftest = os.path.join(ROOT, "build", "gcc", "selftest",
+                            "deft_selftest")
     suites = [("10000 trivial tests", [trivial]),
+              ("deft's in-process self-tests (no golden tests)",
+               [selftest, "-skip", "^golden$"]),
               ("leak_free -count 20 (4000 tests with threads and sockets)",
                [os.path.join(ROOT, "build", "gcc", "selftest", "progs",
                              "leak_free"), "-count", "20"])]
     for name, argv in suites:
-        on = best_time(argv + ["-leaks=fail"], runs=5)
-        off = best_time(argv + ["-leaks=off"], runs=5)
+        on = best_time(argv + ["-leaks=fail"], runs=9)
+        off = best_time(argv + ["-leaks=off"], runs=9)
         print(f"{name}: {on * 1e3:.0f} ms with leak checks, "
               f"{off * 1e3:.0f} ms without")
 
