@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +259,53 @@ static void compare_fds(struct deft_leak *l, const struct snapshot *now,
 	}
 }
 
+/* The system calls a leaked thread is most often found waiting in. */
+static const struct {
+	long nr;
+	const char *name;
+} waits[] = {
+#define W(x) {SYS_##x, #x}
+	W(read), W(write), W(futex), W(nanosleep), W(clock_nanosleep),
+	W(ppoll), W(pselect6), W(epoll_pwait), W(accept4), W(recvfrom),
+	W(recvmsg), W(sendto), W(sendmsg), W(connect), W(wait4), W(waitid),
+	W(rt_sigtimedwait), W(io_getevents), W(readv), W(writev),
+#ifdef SYS_poll
+	W(poll),
+#endif
+#ifdef SYS_select
+	W(select),
+#endif
+#ifdef SYS_epoll_wait
+	W(epoll_wait),
+#endif
+#ifdef SYS_accept
+	W(accept),
+#endif
+#ifdef SYS_pause
+	W(pause),
+#endif
+#undef W
+};
+
+/* Appends where thread tid waits, from /proc/self/task/TID/syscall:
+ * ", waiting in read()".  Where it was created is not known. */
+static void describe_wait(struct deft_buf *out, int tid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	if (!deft_proc_read_small(path, line, sizeof(line)) ||
+	    line[0] < '0' || line[0] > '9')
+		return;         /* "running", or not readable */
+	long nr = strtol(line, NULL, 10);
+	for (size_t i = 0; i < sizeof(waits) / sizeof(*waits); i++)
+		if (waits[i].nr == nr) {
+			deft_buf_printf(out, ", waiting in %s()",
+			                waits[i].name);
+			return;
+		}
+	deft_buf_printf(out, ", in system call %ld", nr);
+}
+
 static void compare_threads(struct deft_leak *l, const struct snapshot *now,
                             struct verdict *v, struct deft_buf *out)
 {
@@ -275,6 +323,8 @@ static void compare_threads(struct deft_leak *l, const struct snapshot *now,
 		else if (out)
 			deft_buf_printf(out, "\nthread %d: still running",
 			                tid);
+		if (out)
+			describe_wait(out, tid);
 	}
 }
 
