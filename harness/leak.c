@@ -512,6 +512,10 @@ static void report(T *t, struct deft_leak *l, const struct snapshot *now)
 {
 	struct deft_buf msg = DEFT_BUF_INIT;
 	struct verdict v = compare(l, now, &msg, true);
+	if (v.leaks == 0) {     /* gone since the re-check */
+		deft_buf_free(&msg);
+		return;
+	}
 	bool warn = deft_opt.leaks == DEFT_LEAKS_WARN;
 	const char *head = v.leaks == 1 ? "a leak" : "leaks";
 	if (warn) {
