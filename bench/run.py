@@ -10,6 +10,10 @@
                   (bench/gen_noisy.py), with -json, -junit and -tap:
                   time per test and peak memory (max RSS), against 1/10
                   of the tests, to show memory does not grow with the run
+  leak check      bench/leak_bench.c: 1000 trivial tests, -count 10, in a
+                  process with 50 descriptors and 10 threads, with
+                  -leaks=fail and -leaks=off: the difference per test
+  leaks on/off    the run time of suites with the check on and off
 Each figure is the best of several runs; run `ninja bench` on an idle
 machine.
 """
@@ -93,6 +97,25 @@ def main():
                    check=True)
     print("targets: t_cleanup push+run at most 50 ns, "
           "t_defer push+call at most 300 ns")
+    leak = os.path.join(BUILD, "leak_bench")
+    on = best_time([leak, "-count", "10", "-leaks=fail"])
+    off = best_time([leak, "-count", "10", "-leaks=off"])
+    print(f"leak check, 50 fds and 10 threads: {(on - off) / 10000 * 1e6:.1f}"
+          f" us per test (10000 tests: {on * 1e3:.0f} ms on, "
+          f"{off * 1e3:.0f} ms off; target: at most 20 us)")
+    selftest = os.path.join(ROOT, "build", "gcc", "selftest",
+                            "deft_selftest")
+    suites = [("10000 trivial tests", [trivial]),
+              ("deft's in-process self-tests (no golden tests)",
+               [selftest, "-skip", "^golden$"]),
+              ("leak_free -count 20 (4000 tests with threads and sockets)",
+               [os.path.join(ROOT, "build", "gcc", "selftest", "progs",
+                             "leak_free"), "-count", "20"])]
+    for name, argv in suites:
+        on = best_time(argv + ["-leaks=fail"], runs=9)
+        off = best_time(argv + ["-leaks=off"], runs=9)
+        print(f"{name}: {on * 1e3:.0f} ms with leak checks, "
+              f"{off * 1e3:.0f} ms without")
 
 
 if __name__ == "__main__":

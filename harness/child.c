@@ -117,7 +117,14 @@ static void pipe_end(struct deft_reporter *r, unsigned id,
 	send_parts(DEFT_MSG_END, &e, sizeof(e), end->detail, dlen, NULL, 0);
 }
 
+static void pipe_note(struct deft_reporter *r, const char *text)
+{
+	flush_stdio();
+	send_parts(DEFT_MSG_NOTE, NULL, 0, text, strlen(text), NULL, 0);
+}
+
 static struct deft_reporter pipe_reporter = {
+	.note = pipe_note,
 	.start = pipe_start,
 	.pause = pipe_pause,
 	.cont = pipe_cont,
@@ -344,6 +351,9 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 	install_handlers();
 
 	deft_run_def(def);
+	/* What the test pushed on the run's cleanup stack was pushed in this
+	 * process, which is its run: it is torn down here. */
+	deft_main_cleanups_run();
 
 	flush_stdio();
 	send_parts(DEFT_MSG_DONE, NULL, 0, NULL, 0, NULL, 0);

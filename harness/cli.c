@@ -52,6 +52,10 @@ static const char usage_text[] =
 	"  -shard I/N       run only shard I (0 to N-1) of N; also taken from\n"
 	"                   GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS and Bazel's\n"
 	"                   TEST_SHARD_INDEX/TEST_TOTAL_SHARDS\n"
+	"  -leaks fail|warn|off\n"
+	"                   what a top-level test that leaves descriptors,\n"
+	"                   threads, children or changed process state\n"
+	"                   behind does: fail (default), warn, or no check\n"
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
@@ -240,7 +244,8 @@ static int set_flag(struct flag_state *st, const char *name,
 	}
 	static const char *const valued[] = {
 		"run", "skip", "list", "count", "shuffle", "isolation",
-		"jobs", "test-timeout", "timeout", "grace", "junit", "shard"};
+		"jobs", "test-timeout", "timeout", "grace", "junit", "shard",
+		"leaks"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -258,6 +263,12 @@ static int set_flag(struct flag_state *st, const char *name,
 		return parse_filter(name, value, &deft_opt.skip);
 	if (strcmp(name, "shuffle") == 0)
 		return parse_shuffle(value);
+	if (strcmp(name, "leaks") == 0 &&
+	    !deft_leak_parse_mode(value, &deft_opt.leaks))
+		return usage_error("invalid value \"%s\" for -leaks: want "
+		                   "fail, warn or off", value);
+	if (strcmp(name, "leaks") == 0)
+		return 0;
 	if (strcmp(name, "list") == 0) {
 		st->list = value;
 		return 0;
@@ -471,6 +482,7 @@ int t_main(int argc, char **argv)
 	                              : run_in_process(tests, n,
 	                                               st.sup.run_timeout_ms);
 	free(tests);
+	deft_main_cleanups_run();
 	bool written = deft_report_finish();
 	deft_premature_exit_mark(false);
 	deft_filter_free(deft_opt.run);

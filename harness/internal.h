@@ -83,6 +83,10 @@ struct T {
 	pthread_mutex_t mu;         /* guards cleanups and arena */
 	struct deft_arena arena;
 	struct timespec started;
+	bool parallel;              /* t_parallel was called */
+	bool sets_process_state;    /* a fixture.c helper was used */
+	bool is_main_cleanup;       /* main_cleanup.c's test */
+	struct deft_leak *leak;     /* leak.c: the snapshot, depth 0 only */
 };
 
 /* ---- runner.c ---- */
@@ -123,6 +127,32 @@ void deft_mark_failed(T *t);
 
 /* ---- subtest.c ---- */
 void deft_names_free(T *t);
+
+/* ---- fixture.c ---- */
+
+/* t or its nearest ancestor that is parallel, or NULL. */
+T *deft_parallel_ancestor(T *t);
+
+/* ---- main_cleanup.c: the run's own cleanup stack ---- */
+
+/* Runs the cleanups t_main_cleanup registered, LIFO, as a test named
+ * t_main_cleanup (reported only if there were any).  Returns false when
+ * one failed. */
+bool deft_main_cleanups_run(void);
+
+/* ---- leak.c: what a top-level test left behind ---- */
+
+enum deft_leak_mode { DEFT_LEAKS_FAIL, DEFT_LEAKS_WARN, DEFT_LEAKS_OFF };
+
+/* Parses a -leaks value; false if it is not fail, warn or off. */
+bool deft_leak_parse_mode(const char *value, enum deft_leak_mode *mode);
+/* Snapshots the process before a top-level test's body. */
+void deft_leak_before(T *t);
+/* After all of t's cleanups: reports what t left behind, restoring the
+ * environment, working directory and umask. */
+void deft_leak_after(T *t);
+/* A descriptor the harness owns, never counted as a leak. */
+void deft_leak_ignore_own_fd(int fd);
 
 /* ---- match.c: -run and -skip ---- */
 
@@ -167,6 +197,7 @@ struct deft_options {
 	long count;
 	bool shuffle;
 	uint64_t seed;
+	enum deft_leak_mode leaks;  /* -leaks */
 };
 
 extern struct deft_options deft_opt;

@@ -33,6 +33,7 @@ enum deft_msg_type {
 	DEFT_MSG_CRASH,         /* struct deft_msg_crash, frames, text */
 	DEFT_MSG_EXIT,          /* struct deft_msg_exit, text */
 	DEFT_MSG_STACK,         /* struct deft_msg_stack, frames */
+	DEFT_MSG_NOTE,          /* text: a line for the run, not a test */
 };
 
 struct deft_msg {

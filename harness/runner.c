@@ -74,8 +74,12 @@ void deft_test_run(T *t, t_fn *fn, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	t->thread = pthread_self();
 	current = t;
+	if (t->depth == 0)
+		deft_leak_before(t);
 	deft_call_stoppable(t, fn, arg);
 	deft_cleanups_run_all(t);
+	if (t->depth == 0)
+		deft_leak_after(t);
 	current = outer;
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 

@@ -171,6 +171,25 @@ static const struct open_test *innermost(const struct child *c)
 	return c->nopen ? &c->open[c->nopen - 1] : NULL;
 }
 
+static void close_open(struct child *c, uint32_t child_id);
+
+/* Reports the held end of the child's top-level test as it came. */
+static void release_held_end(struct child *c)
+{
+	struct deft_msg_end e;
+	memcpy(&e, c->held_end.data, sizeof(e));
+	char *detail = e.detail_len && sizeof(e) + e.detail_len <=
+	               c->held_end.len ? strndup(c->held_end.data + sizeof(e),
+	                                         e.detail_len) : NULL;
+	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
+	unsigned id = global_id(c, c->top);
+	close_open(c, c->top);
+	c->held_end.len = 0;
+	if (id)
+		deft_report_end(id, &end);
+	free(detail);
+}
+
 static void on_start(struct child *c, const char *p, size_t len)
 {
 	struct deft_msg_start s;
@@ -193,9 +212,13 @@ static void on_start(struct child *c, const char *p, size_t len)
 		if (c->open == NULL)
 			abort();
 	}
+	/* A second top-level test in one process (t_main_cleanup's, after
+	 * the test): the first one is over. */
+	if (s.parent == 0 && c->top != 0 && c->held_end.len > 0)
+		release_held_end(c);
 	unsigned id = ++last_id;
 	c->ids[s.id] = id;
-	if (c->top == 0)
+	if (c->top == 0 || s.parent == 0)
 		c->top = s.id;
 	struct open_test *o = &c->open[c->nopen++];
 	o->child_id = s.id;
@@ -352,6 +375,12 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 	case DEFT_MSG_STACK:
 		on_stack(c, p, m.len);
 		break;
+	case DEFT_MSG_NOTE: {
+		char *text = strndup(p, m.len);
+		deft_report_note(text);
+		free(text);
+		break;
+	}
 	}
 }
 
@@ -666,13 +695,14 @@ static void finish_child(struct child *c)
 	if (why.len)
 		log_on(blamed, why.data);
 	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
-	if (c->leftovers.len) {
+	/* Processes left running are a leak: -leaks says what they cost. */
+	if (c->leftovers.len && deft_opt.leaks != DEFT_LEAKS_OFF) {
 		struct deft_buf b = DEFT_BUF_INIT;
 		deft_buf_printf(&b, "deft: the test left processes running, "
 		                "now killed: %s", c->leftovers.data);
 		log_on(c->open[0].id, b.data);
 		deft_buf_free(&b);
-		failed = true;
+		failed |= deft_opt.leaks == DEFT_LEAKS_FAIL;
 	}
 	if (c->dropped) {
 		struct deft_buf b = DEFT_BUF_INIT;
@@ -685,16 +715,12 @@ static void finish_child(struct child *c)
 	/* Close what is still open, innermost first, the top test last. */
 	while (c->nopen > 0) {
 		struct open_test o = c->open[--c->nopen];
-		struct deft_msg_end e;
-		if (c->nopen == 0 && !failed && c->held_end.len >= sizeof(e)) {
-			memcpy(&e, c->held_end.data, sizeof(e));
-			struct deft_test_end end = {e.result, e.ending, NULL,
-			                            e.elapsed};
-			deft_report_end(o.id, &end);
-		} else {
+		if (c->nopen == 0 && !failed &&
+		    c->held_end.len >= sizeof(struct deft_msg_end))
+			release_held_end(c);
+		else
 			end_synthesised(o.id, &o, ending,
 			                o.id == blamed ? blame : NULL);
-		}
 	}
 	deft_buf_free(&why);
 	deft_buf_free(&detail);

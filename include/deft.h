@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -296,6 +297,122 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg);
 	deft_check_mem(t, DEFT_HERE, #a, #b, a, b, n, 0)
 #define T_ASSERT_MEM_EQ(t, a, b, n) \
 	deft_check_mem(t, DEFT_HERE, #a, #b, a, b, n, 1)
+
+/* ------------------------------------------------------------------------
+ * Fixtures: process state for one test
+ *
+ * A fixture is a function that takes T *, acquires something and pushes
+ * its release on the test's cleanup stack; fixtures compose by calling
+ * each other, and last-in, first-out order releases them in the right
+ * order.  The helpers below are such fixtures for the state of the
+ * process.  Each restores what it changed when the test is done, in LIFO
+ * order with the test's other cleanups.  The process has one environment,
+ * one working directory and one umask: like Go's, t_setenv, t_unsetenv,
+ * t_chdir and t_umask fail and stop a test that is parallel or has a
+ * parallel ancestor.  Each fails and stops the test when it cannot do
+ * what it is asked, naming the reason.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * t_setenv(t, name, value) - set the environment variable name to value
+ * for the rest of the test.  Afterwards it gets back its exact previous
+ * value, or is unset if it was unset.
+ */
+#define t_setenv(t, name, value) \
+	deft_setenv(t, __FILE__, __LINE__, name, value)
+
+/* t_unsetenv(t, name) - unset name for the rest of the test; restored as
+ * t_setenv restores. */
+#define t_unsetenv(t, name) deft_unsetenv(t, __FILE__, __LINE__, name)
+
+/*
+ * t_chdir(t, dir) - make dir the working directory for the rest of the
+ * test, and set $PWD to it, as Go does.  Afterwards the old directory is
+ * the working directory again, even if dir has been removed, and $PWD has
+ * its old value.
+ */
+#define t_chdir(t, dir) deft_chdir(t, __FILE__, __LINE__, dir)
+
+/*
+ * t_umask(t, mask) - set the file mode creation mask (0 to 0777) for the
+ * rest of the test.
+ * RETURNS: the previous mask, which is restored afterwards.
+ */
+#define t_umask(t, mask) deft_umask(t, __FILE__, __LINE__, mask)
+
+/*
+ * t_tempdir(t) - create a new directory, mode 0700, for the test alone:
+ * each call makes another.  It is made under $TEST_TMPDIR (set by Bazel),
+ * else $TMPDIR, else /tmp, and named deft-NAME-XXXXXX after the test.
+ * When the test is done it is removed with everything in it; symbolic
+ * links in it are removed, never followed, and a removal that fails
+ * fails the test, naming the path.  Unlike the helpers above, it may be
+ * used in parallel tests.
+ * RETURNS: the directory's path, owned by the test, valid until it is
+ * done.
+ */
+#define t_tempdir(t) deft_tempdir(t, __FILE__, __LINE__)
+
+/*
+ * t_main_cleanup(fn, arg) - register fn(t, arg) to run once when the run
+ * is over, after the last test: for process-wide fixtures, such as a
+ * server started by the first test that needs it and shared by the rest.
+ * These cleanups run last registered first, with the rules of test
+ * cleanups, as a test named "t_main_cleanup" that is reported (and fails
+ * the run) like any other; t is that test.  May be called from any test.
+ */
+#define t_main_cleanup(fn, arg) \
+	deft_main_cleanup(__FILE__, __LINE__, #fn, fn, arg)
+
+void deft_setenv(T *t, const char *file, int line, const char *name,
+                 const char *value);
+void deft_unsetenv(T *t, const char *file, int line, const char *name);
+void deft_chdir(T *t, const char *file, int line, const char *dir);
+mode_t deft_umask(T *t, const char *file, int line, mode_t mask);
+const char *deft_tempdir(T *t, const char *file, int line);
+void deft_main_cleanup(const char *file, int line, const char *what,
+                       t_fn *fn, void *arg);
+
+/* ------------------------------------------------------------------------
+ * Leak detection
+ *
+ * After a top-level test's cleanups have all run, and before its result
+ * is reported, deft compares the process with a snapshot taken before the
+ * test started, and reports what the test left behind:
+ *
+ *   - file descriptors opened and not closed, or closed and opened again
+ *     as something else (compared by device and inode), each with its
+ *     /proc/self/fd target: socket:[N], pipe:[N], anon_inode:[eventfd],
+ *     a path;
+ *   - threads still running, with their names (/proc/self/task/N/comm)
+ *     and the system call they wait in, after a grace period of up to a second with growing sleeps, so a
+ *     thread that is on its way out is not counted;
+ *   - environment variables changed, set or unset, with the old and new
+ *     values; deft restores them, and the working directory and umask
+ *     too, so the next test starts as this one did;
+ *   - the working directory and the umask changed;
+ *   - child processes started and not waited for, running or zombie.
+ *
+ * A leak verdict is re-checked once before it is reported.  With
+ * -leaks=fail (the default) a leak fails the test; -leaks=warn only
+ * reports it; -leaks=off skips the check.  deft's own descriptors and
+ * threads never count.  Where a leaked thread or descriptor was created
+ * is not known: deft does not interpose pthread_create or open.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * t_leak_ignore_fd(t, fd) - do not count the descriptor fd as a leak of
+ * this test's top-level test: it is kept open on purpose (a process-wide
+ * fixture's socket, say).
+ */
+void t_leak_ignore_fd(T *t, int fd);
+
+/*
+ * t_leak_ignore_thread_name(t, name) - do not count threads named name
+ * (as pthread_setname_np sets it, at most 15 bytes: longer names are
+ * compared on their first 15) as leaks of this test's top-level test.
+ */
+void t_leak_ignore_thread_name(T *t, const char *name);
 
 /* ------------------------------------------------------------------------
  * The runner

@@ -68,6 +68,17 @@ static const struct golden cases[] = {
 	{"own_main", "own_main", {"-v"}},
 	{"shared_library", "shared", {"-v"}},
 	{"cxx", "cxx", {"-v"}},
+	{"leaks", "leaks", {"-v"}},
+	{"leaks_in_process", "leaks", {"-v", "-isolation=none"}},
+	{"leaks_warn", "leaks", {"-leaks=warn", "-run", "fd_file|^env"}},
+	{"leaks_warn_verbose", "leaks", {"-v", "-leaks", "warn", "-run",
+	                                 "fd_file"}},
+	{"leaks_off", "leaks", {"-leaks=off", "-run", "fd_file|^env"}},
+	{"usage_bad_leaks", "leaks", {"-leaks=sometimes"}},
+	{"fixtures", "fixtures", {"-v"}},
+	{"fixtures_in_process", "fixtures", {"-v", "-isolation=none"}},
+	{"leak_free", "leak_free", {"-count", "20"}},
+	{"echo_forgot_stop", "echo_forgot_stop", {0}},
 };
 
 static char *self_dir(void)
@@ -126,6 +137,36 @@ static void normalise_durations(char *s)
 	regfree(&re);
 }
 
+/* Replaces each match of pattern in s with with; with is no longer than
+ * any match.  For the numbers of kernel objects in leak reports. */
+static void normalise(char *s, const char *pattern, const char *with)
+{
+	regex_t re;
+	regcomp(&re, pattern, REG_EXTENDED);
+	regmatch_t m;
+	size_t n = strlen(with);
+	char *p = s;
+	while (regexec(&re, p, 1, &m, 0) == 0) {
+		char *start = p + m.rm_so;
+		size_t len = (size_t)(m.rm_eo - m.rm_so);
+		memmove(start + n, start + len, strlen(start + len) + 1);
+		memcpy(start, with, n);
+		p = start + n;
+	}
+	regfree(&re);
+}
+
+static void normalise_volatile(char *s)
+{
+	normalise(s, "socket:\\[[0-9]+\\]", "socket:[N]");
+	normalise(s, "pipe:\\[[0-9]+\\]", "pipe:[N]");
+	normalise(s, "file descriptor [0-9]+:", "file descriptor N:");
+	normalise(s, "thread [0-9]+ ", "thread N ");
+	normalise(s, "child process [0-9]+ ", "child process N ");
+	normalise(s, "pid [0-9]+ \\(", "pid N (");
+	normalise(s, "/[^ ]*/deft-[A-Za-z0-9_.-]+-[A-Za-z0-9]{6}", "$TMP");
+}
+
 /* Runs the case's program; returns what the golden file should hold. */
 static char *run_case(T *t, const struct golden *g)
 {
@@ -173,6 +214,7 @@ static char *run_case(T *t, const struct golden *g)
 	free(o);
 	free(e);
 	normalise_durations(result);
+	normalise_volatile(result);
 	return result;
 }
 

@@ -159,6 +159,9 @@ def main():
         totals.suite(f"{v}: tutorial example",
                      [os.path.join(build, "examples", "tutorial",
                                    "tutorial_test")], env)
+        totals.suite(f"{v}: echo server example",
+                     [os.path.join(build, "examples", "echo",
+                                   "echo_test")], env)
         reports_check.check_reports(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))

@@ -1,0 +1,69 @@
+/*
+ * main_cleanup.c - the run's own cleanup stack, for process-wide fixtures.
+ *
+ * t_main_cleanup pushes onto the cleanups of a test that exists for the
+ * whole run and is never started until deft_main_cleanups_run(): then it
+ * runs like any test whose body is empty, so its cleanups run last in,
+ * first out with every rule of DESIGN.md section 3, and a cleanup that
+ * fails is reported, by every reporter, as the failure of a test named
+ * "t_main_cleanup".  A run that registered nothing reports nothing.
+ */
+#include "internal.h"
+
+static T *main_t;
+static pthread_mutex_t main_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static T *main_test(void)
+{
+	pthread_mutex_lock(&main_mu);
+	if (main_t == NULL) {
+		main_t = deft_test_new(NULL, "t_main_cleanup");
+		main_t->is_main_cleanup = true;
+	}
+	T *t = main_t;
+	pthread_mutex_unlock(&main_mu);
+	return t;
+}
+
+void deft_main_cleanup(const char *file, int line, const char *what,
+                       t_fn *fn, void *arg)
+{
+	if (fn == NULL) {
+		T *cur = deft_current();
+		if (cur)
+			deft_fail_at(cur, file, line,
+			             "t_main_cleanup: function is NULL");
+		return;
+	}
+	T *t = main_test();
+	pthread_mutex_lock(&main_mu);
+	if (t->file == NULL) {
+		t->file = file;
+		t->line = line;
+	}
+	pthread_mutex_unlock(&main_mu);
+	deft_cleanup(t, file, line, what, fn, arg);
+}
+
+static void empty_body(T *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+}
+
+bool deft_main_cleanups_run(void)
+{
+	pthread_mutex_lock(&main_mu);
+	T *t = main_t;
+	pthread_mutex_unlock(&main_mu);
+	if (t == NULL)
+		return true;
+	/* main_t stays set while it runs: a main cleanup may push more. */
+	deft_test_run(t, empty_body, NULL);
+	pthread_mutex_lock(&main_mu);
+	main_t = NULL;
+	pthread_mutex_unlock(&main_mu);
+	bool ok = !t_failed(t);
+	deft_test_free(t);
+	return ok;
+}
