@@ -37,6 +37,10 @@ static const char usage_text[] =
 	"  -shuffle off|on|SEED\n"
 	"                   run top-level tests in random order; the seed\n"
 	"                   is printed so the order can be repeated\n"
+	"  -parallel N      run at most N parallel tests at once (default:\n"
+	"                   the number of online CPUs)\n"
+	"  -timeout D       cancel the tests' contexts after D (a Go\n"
+	"                   duration: 90s, 1m30s, 250ms; 0: never)\n"
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
@@ -136,7 +140,7 @@ static int set_flag(struct flag_state *st, const char *name,
 		return 0;
 	}
 	static const char *const valued[] = {"run", "skip", "list", "count",
-	                                     "shuffle"};
+	                                     "shuffle", "parallel", "timeout"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -159,6 +163,20 @@ static int set_flag(struct flag_state *st, const char *name,
 		return 0;
 	}
 	const char *err = NULL;
+	if (strcmp(name, "parallel") == 0) {
+		deft_opt.parallel = strtonum(value, 1, 100000, &err);
+		if (err)
+			return usage_error("invalid value \"%s\" for -parallel: "
+			                   "%s (want 1 to 100000)", value, err);
+		return 0;
+	}
+	if (strcmp(name, "timeout") == 0) {
+		if (!deft_parse_duration(value, &deft_opt.timeout))
+			return usage_error("invalid value \"%s\" for -timeout: "
+			                   "want a duration such as 30s, 1m30s "
+			                   "or 250ms", value);
+		return 0;
+	}
 	deft_opt.count = strtonum(value, 1, 1000000, &err);
 	if (err)
 		return usage_error("invalid value \"%s\" for -count: %s (want "
@@ -268,11 +286,12 @@ static void run_tests(void)
 			T *t = deft_test_new(NULL, order[i]->name);
 			t->file = order[i]->file;
 			t->line = order[i]->line;
-			deft_test_run(t, call_top_level, order[i]);
-			deft_test_free(t);
+			deft_top_level_run(t, call_top_level, order[i]);
 		}
+		deft_top_level_wait();
 	}
 done:
+	deft_top_level_wait();
 	free(order);
 }
 
@@ -300,6 +319,9 @@ int t_main(int argc, char **argv)
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
+	deft_parallel_set_limit(deft_opt.parallel);
+	deft_ctx_set_timeout(deft_opt.timeout);
+	deft_ctx_install_signals();
 	run_tests();
 	bool written = deft_report_finish(&deft_totals);
 	deft_filter_free(deft_opt.run);

@@ -61,6 +61,16 @@ void deft_call_expr(struct deft_buf *b, const struct deft_call *call);
 /* ---- the test ---- */
 
 struct deft_names;                  /* subtest.c: names used under a test */
+struct t_group;                     /* group.c */
+
+/* parallel.c: the parallel subtests (and group members) of a test, or of
+ * the run for top-level tests; the test's thread waits for them. */
+struct deft_family {
+	T *children;                /* paused or group members, newest first */
+	unsigned running;           /* children not yet done */
+	int released;               /* futex: 1 once the parent's body is over */
+	int all_done;               /* futex word for waiting on running */
+};
 
 struct T {
 	T *parent;
@@ -81,10 +91,29 @@ struct T {
 	pthread_mutex_t mu;         /* guards cleanups and arena */
 	struct deft_arena arena;
 	struct timespec started;
+	bool parallel;              /* t_parallel called */
+	bool sets_process_state;    /* t_setenv, t_chdir: not parallel */
+	/* parallel.c */
+	int handoff;                /* futex: running, paused or done */
+	bool holds_slot;            /* counts against -parallel */
+	bool reacquire;             /* takes a slot again when done */
+	double elapsed_before;      /* run time before a pause */
+	T *next_sibling;            /* in the parent's family */
+	struct deft_family family;
+	/* context.c, group.c */
+	struct t_ctx *ctx;          /* created on first use */
+	const char *ctx_over;       /* cause, once cancelled before cleanups */
+	struct t_group *group;      /* the group t is a member of */
+	struct t_group *groups;     /* groups t made, freed with t */
+	char *first_failure;        /* the first failure message */
+	bool stopped_by_group;      /* failed after its group was cancelled */
+	bool start_reported;        /* t_go reports a member's start */
 };
 
 /* ---- runner.c ---- */
 
+/* Reports that t starts, unless that was done already. */
+void deft_test_report_start(T *t);
 /* Runs fn(t, arg) as the test t, then its cleanups, and reports it. */
 void deft_test_run(T *t, t_fn *fn, void *arg);
 
@@ -101,6 +130,54 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg);
 /* Ends the current test body or cleanup of t (t_fatal, t_skip). */
 DEFT_NORETURN void deft_stop(T *t);
 
+/* ---- parallel.c ---- */
+
+/* Runs t on a thread of its own and waits until it is done (true) or has
+ * paused in t_parallel (false; its parent's family owns it then). */
+bool deft_test_spawn(T *t, t_fn *fn, void *arg);
+/* Starts t (a group member) on a thread of its own, without waiting. */
+void deft_test_start_member(T *t, t_fn *fn, void *arg);
+/* Lets t's paused children run and waits for them and t's members. */
+void deft_family_finish(T *t);
+/* After t is reported: gives back its slot, tells its parent. */
+void deft_test_retire(T *t);
+/* Runs a top-level test (cli.c); t is freed when done. */
+void deft_top_level_run(T *t, t_fn *fn, void *arg);
+/* Lets paused top-level tests run and waits for them (cli.c). */
+void deft_top_level_wait(void);
+/* The -parallel limit; 0 before the flags are read means online CPUs. */
+void deft_parallel_set_limit(long n);
+
+/* ---- context.c ---- */
+
+/* Cancels t's context with cause (a string that outlives t); a context
+ * made later starts cancelled. */
+void deft_ctx_cancel_test(T *t, const char *cause);
+/* A new context under t's, for a group; freed with deft_ctx_free. */
+struct t_ctx *deft_ctx_new(T *t);
+void deft_ctx_cancel(struct t_ctx *c, const char *cause);
+void deft_ctx_free(struct t_ctx *c);
+void deft_ctx_free_test(T *t);
+/* Cancels every test's context from a signal handler: async-signal-safe.
+ * For the run's SIGINT/SIGTERM and the supervisor of isolated tests. */
+void deft_ctx_interrupt(int signo);
+/* Installs SIGINT/SIGTERM handlers that call deft_ctx_interrupt once. */
+void deft_ctx_install_signals(void);
+/* Parses a Go duration ("1m30s", "250ms", "0") into seconds. */
+bool deft_parse_duration(const char *s, double *seconds);
+/* Sets the run's deadline (-timeout); 0 means none. */
+void deft_ctx_set_timeout(double seconds);
+
+/* ---- group.c ---- */
+struct t_ctx *deft_group_ctx(struct t_group *g);
+/* A member is done (called on its thread before its parent may free it). */
+void deft_group_member_done(T *t);
+/* t (a group member, or an ancestor of one) has failed with msg. */
+void deft_group_note_failure(T *t);
+/* Whether t's result is "stopped by its group's cancellation". */
+bool deft_group_cancelled_member(T *t);
+void deft_groups_free(T *t);
+
 /* ---- log.c ---- */
 
 /* Logs a message at file:line (file NULL: a note without a place). */
@@ -114,6 +191,8 @@ void deft_mark_failed(T *t);
 
 /* ---- subtest.c ---- */
 void deft_names_free(T *t);
+/* The full name of a new subtest of t: Go's rewriting and #NN suffixes. */
+char *deft_subtest_name(T *t, const char *name);
 
 /* ---- match.c: -run and -skip ---- */
 
@@ -142,6 +221,8 @@ struct deft_options {
 	long count;
 	bool shuffle;
 	uint64_t seed;
+	long parallel;              /* -parallel; 0: online CPUs */
+	double timeout;             /* -timeout, seconds; 0: none */
 };
 
 extern struct deft_options deft_opt;

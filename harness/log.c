@@ -60,6 +60,18 @@ static void emitv(T *t, const char *file, int line, bool failure,
 		deft_buf_printf(&msg, " registered at %s:%d",
 		                deft_base_name(h->file), h->line);
 	}
+	if (failure) {
+		pthread_mutex_lock(&t->mu);
+		if (t->first_failure == NULL) {
+			struct deft_buf first = DEFT_BUF_INIT;
+			if (file)
+				deft_buf_printf(&first, "%s:%d: ",
+				                deft_base_name(file), line);
+			deft_buf_puts(&first, msg.data);
+			t->first_failure = deft_buf_take(&first);
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
 	decorate(&out, file, line, msg.data);
 	deft_report_output(t->id, DEFT_STREAM_LOG, out.data, out.len);
 	deft_buf_free(&msg);
@@ -85,8 +97,9 @@ void deft_fail_at(T *t, const char *file, int line, const char *fmt, ...)
 
 void deft_mark_failed(T *t)
 {
-	for (; t; t = t->parent)
-		__atomic_store_n(&t->failed, true, __ATOMIC_RELEASE);
+	for (T *p = t; p; p = p->parent)
+		__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
+	deft_group_note_failure(t);
 }
 
 void deft_log(T *t, const char *file, int line, const char *fmt, ...)

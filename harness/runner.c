@@ -38,6 +38,9 @@ T *deft_test_new(T *parent, const char *name)
 
 void deft_test_free(T *t)
 {
+	deft_groups_free(t);
+	deft_ctx_free_test(t);
+	free(t->first_failure);
 	deft_names_free(t);
 	deft_arena_free(&t->arena);
 	pthread_mutex_destroy(&t->mu);
@@ -58,21 +61,34 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg)
 
 static enum deft_result result_of(T *t)
 {
+	if (t->group && deft_group_cancelled_member(t))
+		return DEFT_SKIP;
 	if (t_failed(t))
 		return DEFT_FAIL;
 	return t_skipped(t) ? DEFT_SKIP : DEFT_PASS;
 }
 
-void deft_test_run(T *t, t_fn *fn, void *arg)
+void deft_test_report_start(T *t)
 {
-	T *outer = current;
+	if (t->start_reported)
+		return;
+	t->start_reported = true;
 	struct deft_test_info info = {t->id, t->parent ? t->parent->id : 0,
 	                              t->name, t->file, t->line};
 	deft_report_start(&info);
+}
+
+void deft_test_run(T *t, t_fn *fn, void *arg)
+{
+	T *outer = current;
+	deft_test_report_start(t);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	t->thread = pthread_self();
 	current = t;
 	deft_call_stoppable(t, fn, arg);
+	deft_family_finish(t);
+	deft_ctx_cancel_test(t, "context canceled: the test is done and its "
+	                     "cleanups are running");
 	deft_cleanups_run_all(t);
 	current = outer;
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
@@ -91,8 +107,10 @@ void deft_test_run(T *t, t_fn *fn, void *arg)
 		break;
 	}
 	struct deft_test_end end = {res, DEFT_ENDED, NULL,
+	                            t->elapsed_before +
 	                            deft_seconds_since(&t->started)};
 	deft_report_end(t->id, &end);
+	deft_test_retire(t);
 }
 
 /* Stops a thread that called t_fatal on a test it does not run. */
@@ -107,13 +125,31 @@ static DEFT_NORETURN void stop_foreign_thread(T *t)
 	pthread_exit(NULL);
 }
 
+static bool is_ancestor(const T *a, const T *t)
+{
+	for (; t; t = t->parent)
+		if (t == a)
+			return true;
+	return false;
+}
+
 void deft_stop(T *t)
 {
-	if (!pthread_equal(t->thread, pthread_self()) ||
-	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE) ||
-	    current == NULL)
-		stop_foreign_thread(t);
 	T *cur = current;
+	if (cur && !is_ancestor(t, cur)) {
+		/* A test body stopping some other test: end the caller's
+		 * own test rather than the harness thread it runs on. */
+		deft_emit(t, NULL, 0, "t_fatal/t_skip/t_failnow called on "
+		          "test %s from test %s, which does not run it: the "
+		          "test is marked failed", t->name, cur->name);
+		deft_mark_failed(t);
+		deft_fail_at(cur, NULL, 0, "called t_fatal/t_skip/t_failnow "
+		             "on test %s, which it does not run", t->name);
+		t = cur;
+	}
+	if (cur == NULL || !pthread_equal(cur->thread, pthread_self()) ||
+	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE))
+		stop_foreign_thread(t);
 	if (cur != t) {
 		/* t is an ancestor of the running subtest: stop the subtest,
 		 * and t when control is back in it (see t_run). */
@@ -122,8 +158,9 @@ void deft_stop(T *t)
 		          "t_skip or t_failnow", t->name);
 		deft_mark_failed(cur);
 		for (T *p = cur->parent; p && p != t; p = p->parent)
-			p->stop_pending = true;
-		t->stop_pending = true;
+			__atomic_store_n(&p->stop_pending, true,
+			                 __ATOMIC_RELEASE);
+		__atomic_store_n(&t->stop_pending, true, __ATOMIC_RELEASE);
 		t = cur;
 	}
 	if (t->exit_to == NULL) {

@@ -29,6 +29,7 @@ struct console {
 	bool verbose;
 	bool colour;
 	struct open_test *open;
+	unsigned last;                /* the test -v printed a line of last */
 };
 
 static struct open_test *find(struct console *c, unsigned id)
@@ -58,6 +59,7 @@ static void console_start(struct deft_reporter *r,
 	c->open = o;
 	if (c->verbose)
 		printf("=== RUN   %s\n", test->name);
+	c->last = test->id;
 }
 
 static void console_pause(struct deft_reporter *r, unsigned id)
@@ -66,6 +68,7 @@ static void console_pause(struct deft_reporter *r, unsigned id)
 	struct open_test *o = find(c, id);
 	if (c->verbose && o)
 		printf("=== PAUSE %s\n", o->name);
+	c->last = id;
 }
 
 static void console_cont(struct deft_reporter *r, unsigned id)
@@ -74,6 +77,7 @@ static void console_cont(struct deft_reporter *r, unsigned id)
 	struct open_test *o = find(c, id);
 	if (c->verbose && o)
 		printf("=== CONT  %s\n", o->name);
+	c->last = id;
 }
 
 static void console_output(struct deft_reporter *r, unsigned id,
@@ -82,6 +86,12 @@ static void console_output(struct deft_reporter *r, unsigned id,
 {
 	struct console *c = (struct console *)r;
 	struct open_test *o = find(c, id);
+	if (c->verbose && o && c->last != id) {
+		/* As Go's -v: say whose output follows when it changes. */
+		if (c->last != 0)
+			printf("=== NAME  %s\n", o->name);
+		c->last = id;
+	}
 	if (c->verbose || o == NULL)
 		fwrite(text, 1, n, stdout);
 	else
@@ -148,8 +158,10 @@ static void console_end(struct deft_reporter *r, unsigned id,
 			fwrite(line.data, 1, line.len, stdout);
 		deft_buf_free(&line);
 	}
-	if (o->parent == NULL)
+	if (o->parent == NULL) {
 		fflush(stdout);
+		c->last = id;
+	}
 	unlink_open(c, o);
 }
 

@@ -60,6 +60,14 @@ static const struct golden cases[] = {
 	{"own_main", "own_main", {"-v"}},
 	{"shared_library", "shared", {"-v"}},
 	{"cxx", "cxx", {"-v"}},
+	{"parallel", "parallel", {"-v"}},
+	{"parallel_quiet", "parallel", {"-parallel", "1"}},
+	{"group", "group", {0}},
+	{"group_limit_verbose", "group", {"-v", "-run", "all_pass"}},
+	{"usage_bad_parallel", "parallel", {"-parallel", "0"}},
+	{"usage_bad_timeout", "parallel", {"-timeout", "10"}},
+	{"timeout_cancels", "parallel",
+	 {"-v", "-run", "deadline", "-timeout", "50ms"}},
 };
 
 static char *self_dir(void)

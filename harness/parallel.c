@@ -1,0 +1,320 @@
+/*
+ * parallel.c - where test bodies run: t_parallel, -parallel, and the
+ * threads that give every test body a stack of its own.
+ *
+ * Go's t.Parallel pauses a subtest in the middle of its body and lets
+ * t.Run return in the parent, so a body needs a stack that outlives the
+ * call that started it.  Two ways exist in C: ucontext fibers, or threads.
+ * deft runs every test body (top-level tests included) on a thread from a
+ * pool of parked workers:
+ *
+ *   - fibers switch in ~50 ns, but a paused fiber that resumes on another
+ *     thread confuses thread-local state (errno, deft's current test, the
+ *     user's own), and ASan and TSan need fiber annotations on every
+ *     switch; a test that blocks in poll() would also block its carrier;
+ *   - a pooled thread costs two hand-offs per test.  Both sides spin for a
+ *     few microseconds before they sleep on a futex, so a short test hands
+ *     over in well under a microsecond and a long one costs nothing while
+ *     it waits; sanitizers understand threads as they are.
+ *
+ * The hand-off words (struct T's handoff, a worker's go, a family's
+ * released) are futex words with three states: 0 while nothing has
+ * happened, WORD_SLEEPING when the waiter sleeps in the kernel, and the
+ * value set.  The setter only makes a system call when the waiter sleeps.
+ *
+ * Scheduling follows Go's testing.go exactly: a test that calls t_parallel
+ * reports PAUSE, lets its t_run return, waits until its parent's body has
+ * returned (the family is "released"), then waits for one of -parallel
+ * slots and reports CONT.  A parent with parallel children gives up its
+ * slot while it waits for them, and a sequential parent takes one again
+ * afterwards.  Top-level tests form the family of the run itself,
+ * released once the sequential top-level tests are done.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "../reporters/report.h"
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum { WORD_SLEEPING = -1 };
+enum { HANDOFF_RUNNING = 0, HANDOFF_PAUSED = 1, HANDOFF_DONE = 2 };
+enum { SPINS = 2000 };
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Waits until *w holds a value other than 0 and returns it. */
+static int word_wait(int *w)
+{
+	for (int i = 0; i < SPINS; i++) {
+		int v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		if (v != 0 && v != WORD_SLEEPING)
+			return v;
+		cpu_relax();
+	}
+	for (;;) {
+		int v = 0;
+		if (!__atomic_compare_exchange_n(w, &v, WORD_SLEEPING, false,
+		                                 __ATOMIC_ACQUIRE,
+		                                 __ATOMIC_ACQUIRE) &&
+		    v != WORD_SLEEPING)
+			return v;
+		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, WORD_SLEEPING, NULL,
+		        NULL, 0);
+	}
+}
+
+/* Sets *w to v and wakes its waiters (all when many may wait). */
+static void word_set(int *w, int v, bool many)
+{
+	if (__atomic_exchange_n(w, v, __ATOMIC_ACQ_REL) == WORD_SLEEPING)
+		syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, many ? INT_MAX : 1,
+		        NULL, NULL, 0);
+}
+
+/* ---- the pool of workers ---- */
+
+struct worker {
+	T *t;
+	t_fn *fn;
+	void *arg;
+	int go;                 /* word: 1 when a test is posted */
+	struct worker *next;    /* in the idle stack */
+};
+
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct worker *idle_workers;
+
+static void *worker_main(void *p)
+{
+	struct worker *w = p;
+	pthread_setname_np(pthread_self(), "deft-worker");
+	for (;;) {
+		word_wait(&w->go);
+		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
+		deft_test_run(w->t, w->fn, w->arg);
+		pthread_mutex_lock(&idle_lock);
+		w->next = idle_workers;
+		idle_workers = w;
+		pthread_mutex_unlock(&idle_lock);
+	}
+	return NULL;
+}
+
+/* Runs deft_test_run(t, fn, arg) on an idle worker, or a new one. */
+static void post(T *t, t_fn *fn, void *arg)
+{
+	pthread_mutex_lock(&idle_lock);
+	struct worker *w = idle_workers;
+	if (w)
+		idle_workers = w->next;
+	pthread_mutex_unlock(&idle_lock);
+	if (w == NULL) {
+		w = deft_xcalloc(1, sizeof(*w));
+		pthread_t th;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&th, &attr, worker_main, w);
+		pthread_attr_destroy(&attr);
+		if (rc != 0) {
+			fprintf(stderr, "deft: cannot start a thread for test "
+			        "%s: %s\n", t->name, strerror(rc));
+			abort();
+		}
+	}
+	w->t = t;
+	w->fn = fn;
+	w->arg = arg;
+	word_set(&w->go, 1, false);
+}
+
+/* ---- -parallel slots ---- */
+
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_free = PTHREAD_COND_INITIALIZER;
+static long slots_used = 1;     /* the sequential chain of tests holds one */
+static long slots_max;
+
+void deft_parallel_set_limit(long n)
+{
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	slots_max = n > 0 ? n : 1;
+}
+
+static void slot_acquire(void)
+{
+	pthread_mutex_lock(&slot_lock);
+	if (slots_max == 0)
+		deft_parallel_set_limit(0);
+	while (slots_used >= slots_max)
+		pthread_cond_wait(&slot_free, &slot_lock);
+	slots_used++;
+	pthread_mutex_unlock(&slot_lock);
+}
+
+static void slot_release(void)
+{
+	pthread_mutex_lock(&slot_lock);
+	slots_used--;
+	pthread_cond_signal(&slot_free);
+	pthread_mutex_unlock(&slot_lock);
+}
+
+/* ---- families ---- */
+
+static pthread_mutex_t family_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t family_changed = PTHREAD_COND_INITIALIZER;
+static struct deft_family root_family;
+
+static struct deft_family *family_of(T *parent)
+{
+	return parent ? &parent->family : &root_family;
+}
+
+static void family_add(struct deft_family *f, T *t)
+{
+	pthread_mutex_lock(&family_lock);
+	t->next_sibling = f->children;
+	f->children = t;
+	f->running++;
+	pthread_mutex_unlock(&family_lock);
+}
+
+/* Releases f's paused children, waits for all, and frees them. */
+static void family_wait(struct deft_family *f)
+{
+	word_set(&f->released, 1, true);
+	pthread_mutex_lock(&family_lock);
+	while (f->running > 0)
+		pthread_cond_wait(&family_changed, &family_lock);
+	T *c = f->children;
+	f->children = NULL;
+	pthread_mutex_unlock(&family_lock);
+	while (c) {
+		T *next = c->next_sibling;
+		deft_test_free(c);
+		c = next;
+	}
+}
+
+void deft_family_finish(T *t)
+{
+	pthread_mutex_lock(&family_lock);
+	bool any = t->family.children != NULL;
+	pthread_mutex_unlock(&family_lock);
+	if (!any)
+		return;
+	slot_release();
+	t->holds_slot = false;
+	t->reacquire = !t->parallel;
+	family_wait(&t->family);
+}
+
+void deft_test_retire(T *t)
+{
+	if (t->holds_slot)
+		slot_release();
+	if (t->reacquire)
+		slot_acquire();
+	if (!t->parallel && t->group == NULL) {
+		word_set(&t->handoff, HANDOFF_DONE, false);
+		return;
+	}
+	if (t->group)
+		deft_group_member_done(t);
+	struct deft_family *f = family_of(t->parent);
+	pthread_mutex_lock(&family_lock);
+	f->running--;
+	pthread_cond_broadcast(&family_changed);
+	pthread_mutex_unlock(&family_lock);
+}
+
+bool deft_test_spawn(T *t, t_fn *fn, void *arg)
+{
+	t->handoff = HANDOFF_RUNNING;
+	post(t, fn, arg);
+	return word_wait(&t->handoff) == HANDOFF_DONE;
+}
+
+void deft_test_start_member(T *t, t_fn *fn, void *arg)
+{
+	family_add(family_of(t->parent), t);
+	post(t, fn, arg);
+}
+
+void deft_top_level_run(T *t, t_fn *fn, void *arg)
+{
+	if (deft_test_spawn(t, fn, arg))
+		deft_test_free(t);
+}
+
+void deft_top_level_wait(void)
+{
+	pthread_mutex_lock(&family_lock);
+	bool any = root_family.children != NULL;
+	pthread_mutex_unlock(&family_lock);
+	if (!any)
+		return;
+	slot_release();
+	family_wait(&root_family);
+	slot_acquire();
+	root_family.released = 0;
+}
+
+/* Whether t may pause here; a misuse fails the test and stops it. */
+static void check_may_pause(T *t)
+{
+	if (!pthread_equal(t->thread, pthread_self()) ||
+	    deft_current() != t || t->finished) {
+		deft_emit(t, NULL, 0, "t_parallel(%s) called from a thread "
+		          "or a place that is not running its body", t->name);
+		deft_mark_failed(t);
+		deft_stop(t);
+	}
+	const char *why = NULL;
+	if (t->group)
+		why = "t_parallel called in a group member, which runs in "
+		      "parallel already";
+	else if (t->parallel)
+		why = "t_parallel called multiple times";
+	else if (t->sets_process_state)
+		why = "t_parallel called after t_setenv or t_chdir; a test "
+		      "that changes the process's state cannot run in "
+		      "parallel";
+	else if (t->in_cleanup)
+		why = "t_parallel called from a cleanup";
+	if (why) {
+		deft_fail_at(t, NULL, 0, "%s", why);
+		deft_stop(t);
+	}
+}
+
+void t_parallel(T *t)
+{
+	check_may_pause(t);
+	t->parallel = true;
+	t->elapsed_before += deft_seconds_since(&t->started);
+	struct deft_family *f = family_of(t->parent);
+	family_add(f, t);
+	deft_report_pause(t->id);
+	word_set(&t->handoff, HANDOFF_PAUSED, false);
+	word_wait(&f->released);
+	slot_acquire();
+	t->holds_slot = true;
+	deft_report_cont(t->id);
+	clock_gettime(CLOCK_MONOTONIC, &t->started);
+}
