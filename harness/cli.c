@@ -262,37 +262,59 @@ static void call_top_level(T *t, void *arg)
 	def->fn(t);
 }
 
+/* The loop over top-level tests, kept in memory so that another thread
+ * can carry it on when a top-level test calls t_parallel. */
+struct run_loop {
+	struct deft_test_def **order;
+	size_t n;
+	size_t next;            /* index in order of the next test */
+	long round;             /* of -count */
+	uint64_t state;         /* -shuffle's generator */
+};
+
+/* Runs the remaining tests; false when another thread has taken over. */
+static bool run_loop_resume(void *arg)
+{
+	struct run_loop *l = arg;
+	for (; l->round < deft_opt.count; l->round++, l->next = 0) {
+		if (l->next == 0 && deft_opt.shuffle)
+			shuffle(l->order, l->n, &l->state);
+		while (l->next < l->n) {
+			struct deft_test_def *def = l->order[l->next++];
+			if (deft_opt.failfast && deft_failures) {
+				l->round = deft_opt.count;
+				break;
+			}
+			if (!deft_selected(def->name))
+				continue;
+			T *t = deft_test_new(NULL, def->name);
+			t->file = def->file;
+			t->line = def->line;
+			if (!deft_top_level_run(t, call_top_level, def,
+			                        run_loop_resume, l))
+				return false;
+		}
+		deft_top_level_wait();
+	}
+	return true;
+}
+
 static void run_tests(void)
 {
 	size_t n;
 	struct deft_test_def **registered = deft_registry(&n);
-	struct deft_test_def **order = deft_xcalloc(n, sizeof(*order));
-	memcpy(order, registered, n * sizeof(*order));
-	uint64_t state = deft_opt.seed;
+	struct run_loop loop = {deft_xcalloc(n, sizeof(*loop.order)), n, 0, 0,
+	                        deft_opt.seed};
+	memcpy(loop.order, registered, n * sizeof(*loop.order));
 	if (deft_opt.shuffle) {
 		char note[64];
 		snprintf(note, sizeof(note), "-shuffle %" PRIu64 "\n",
 		         deft_opt.seed);
 		deft_report_note(note);
 	}
-	for (long round = 0; round < deft_opt.count; round++) {
-		if (deft_opt.shuffle)
-			shuffle(order, n, &state);
-		for (size_t i = 0; i < n; i++) {
-			if (deft_opt.failfast && deft_failures)
-				goto done;
-			if (!deft_selected(order[i]->name))
-				continue;
-			T *t = deft_test_new(NULL, order[i]->name);
-			t->file = order[i]->file;
-			t->line = order[i]->line;
-			deft_top_level_run(t, call_top_level, order[i]);
-		}
-		deft_top_level_wait();
-	}
-done:
-	deft_top_level_wait();
-	free(order);
+	if (!run_loop_resume(&loop))
+		deft_top_level_join();
+	free(loop.order);
 }
 
 static bool use_colour(void)

@@ -68,7 +68,6 @@ struct t_group;                     /* group.c */
 struct deft_family {
 	T *children;                /* paused or group members, newest first */
 	unsigned running;           /* children not yet done */
-	int released;               /* futex: 1 once the parent's body is over */
 	int all_done;               /* futex word for waiting on running */
 };
 
@@ -97,6 +96,8 @@ struct T {
 	int handoff;                /* futex: running, paused or done */
 	bool holds_slot;            /* counts against -parallel */
 	bool reacquire;             /* takes a slot again when done */
+	int granted;                /* futex: 1 once given a slot */
+	T *next_ready;              /* in the queue for a slot */
 	double elapsed_before;      /* run time before a pause */
 	T *next_sibling;            /* in the parent's family */
 	struct deft_family family;
@@ -141,10 +142,16 @@ void deft_test_start_member(T *t, t_fn *fn, void *arg);
 void deft_family_finish(T *t);
 /* After t is reported: gives back its slot, tells its parent. */
 void deft_test_retire(T *t);
-/* Runs a top-level test (cli.c); t is freed when done. */
-void deft_top_level_run(T *t, t_fn *fn, void *arg);
+/* Runs a top-level test on the calling thread (cli.c) and frees it.
+ * RETURNS: false when the test called t_parallel: a new thread has then
+ * called resume(resume_arg) to carry on with the run's remaining tests,
+ * and the caller must stop and wait in deft_top_level_join. */
+bool deft_top_level_run(T *t, t_fn *fn, void *arg,
+                        bool (*resume)(void *), void *resume_arg);
 /* Lets paused top-level tests run and waits for them (cli.c). */
 void deft_top_level_wait(void);
+/* Waits until a resume function that was handed the run returns true. */
+void deft_top_level_join(void);
 /* The -parallel limit; 0 before the flags are read means online CPUs. */
 void deft_parallel_set_limit(long n);
 

@@ -5,8 +5,7 @@
  * Go's t.Parallel pauses a subtest in the middle of its body and lets
  * t.Run return in the parent, so a body needs a stack that outlives the
  * call that started it.  Two ways exist in C: ucontext fibers, or threads.
- * deft runs every test body (top-level tests included) on a thread from a
- * pool of parked workers:
+ * deft runs every subtest body on a thread from a pool of parked workers:
  *
  *   - fibers switch in ~50 ns, but a paused fiber that resumes on another
  *     thread confuses thread-local state (errno, deft's current test, the
@@ -17,8 +16,8 @@
  *     over in well under a microsecond and a long one costs nothing while
  *     it waits; sanitizers understand threads as they are.
  *
- * The hand-off words (struct T's handoff, a worker's go, a family's
- * released) are futex words with three states: 0 while nothing has
+ * The hand-off words (struct T's handoff and granted, a worker's go) are
+ * futex words with three states: 0 while nothing has
  * happened, WORD_SLEEPING when the waiter sleeps in the kernel, and the
  * value set.  The setter only makes a system call when the waiter sleeps.
  *
@@ -29,6 +28,13 @@
  * slot while it waits for them, and a sequential parent takes one again
  * afterwards.  Top-level tests form the family of the run itself,
  * released once the sequential top-level tests are done.
+ *
+ * Top-level tests run in line, on the thread that runs the loop over them
+ * (cli.c), so that a sequential top-level test costs no hand-off at all.
+ * The loop keeps its place in memory, not on the stack: when a top-level
+ * test pauses, a new thread ("deft-runner") resumes the loop while the
+ * paused test keeps the old thread's stack, and the thread that finishes
+ * the loop tells the one waiting in t_main (deft_top_level_join).
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -55,10 +61,11 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Waits until *w holds a value other than 0 and returns it. */
-static int word_wait(int *w)
+/* Waits until *w holds a value other than 0 and returns it, spinning
+ * first for up to spins rounds. */
+static int word_wait_spin(int *w, int spins)
 {
-	for (int i = 0; i < SPINS; i++) {
+	for (int i = 0; i < spins; i++) {
 		int v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
 		if (v != 0 && v != WORD_SLEEPING)
 			return v;
@@ -71,17 +78,25 @@ static int word_wait(int *w)
 		                                 __ATOMIC_ACQUIRE) &&
 		    v != WORD_SLEEPING)
 			return v;
-		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, WORD_SLEEPING, NULL,
+		syscall(SYS_futex, w, FUTEX_WAIT, WORD_SLEEPING, NULL,
 		        NULL, 0);
 	}
 }
 
-/* Sets *w to v and wakes its waiters (all when many may wait). */
-static void word_set(int *w, int v, bool many)
+static int word_wait(int *w)
 {
-	if (__atomic_exchange_n(w, v, __ATOMIC_ACQ_REL) == WORD_SLEEPING)
-		syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, many ? INT_MAX : 1,
-		        NULL, NULL, 0);
+	return word_wait_spin(w, SPINS);
+}
+
+/* Sets *w to v and wakes its waiters (all when many may wait).
+ * RETURNS: whether a waiter was asleep. */
+static bool word_set(int *w, int v, bool many)
+{
+	if (__atomic_exchange_n(w, v, __ATOMIC_ACQ_REL) != WORD_SLEEPING)
+		return false;
+	syscall(SYS_futex, w, FUTEX_WAKE, many ? INT_MAX : 1, NULL,
+	        NULL, 0);
+	return true;
 }
 
 /* ---- the pool of workers ---- */
@@ -96,13 +111,19 @@ struct worker {
 
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *idle_workers;
+static int spinning;            /* idle workers spinning before they sleep */
 
 static void *worker_main(void *p)
 {
 	struct worker *w = p;
 	pthread_setname_np(pthread_self(), "deft-worker");
 	for (;;) {
-		word_wait(&w->go);
+		/* One idle worker spins, for the next sequential subtest;
+		 * the others of a crowd of parallel ones sleep at once. */
+		bool spin = __atomic_fetch_add(&spinning, 1,
+		                               __ATOMIC_RELAXED) == 0;
+		word_wait_spin(&w->go, spin ? SPINS : 0);
+		__atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
 		deft_test_run(w->t, w->fn, w->arg);
 		pthread_mutex_lock(&idle_lock);
@@ -113,8 +134,9 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
-/* Runs deft_test_run(t, fn, arg) on an idle worker, or a new one. */
-static void post(T *t, t_fn *fn, void *arg)
+/* Runs deft_test_run(t, fn, arg) on an idle worker, or a new one.
+ * RETURNS: whether the worker was awake (spinning) when posted to. */
+static bool post(T *t, t_fn *fn, void *arg)
 {
 	pthread_mutex_lock(&idle_lock);
 	struct worker *w = idle_workers;
@@ -138,15 +160,19 @@ static void post(T *t, t_fn *fn, void *arg)
 	w->t = t;
 	w->fn = fn;
 	w->arg = arg;
-	word_set(&w->go, 1, false);
+	return !word_set(&w->go, 1, false);
 }
 
-/* ---- -parallel slots ---- */
+/* ---- -parallel slots ----
+ *
+ * Paused tests whose parent's body is over wait in one FIFO queue; a slot
+ * that is given back goes straight to the head of the queue, so each
+ * hand-over wakes exactly one thread, whatever the number waiting. */
 
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t slot_free = PTHREAD_COND_INITIALIZER;
 static long slots_used = 1;     /* the sequential chain of tests holds one */
 static long slots_max;
+static T *ready_head, **ready_tail = &ready_head;
 
 void deft_parallel_set_limit(long n)
 {
@@ -155,22 +181,45 @@ void deft_parallel_set_limit(long n)
 	slots_max = n > 0 ? n : 1;
 }
 
-static void slot_acquire(void)
+/* Grants free slots to the queue's head; slot_lock held. */
+static void slots_grant_locked(void)
 {
-	pthread_mutex_lock(&slot_lock);
 	if (slots_max == 0)
 		deft_parallel_set_limit(0);
-	while (slots_used >= slots_max)
-		pthread_cond_wait(&slot_free, &slot_lock);
-	slots_used++;
+	while (ready_head && slots_used < slots_max) {
+		T *t = ready_head;
+		ready_head = t->next_ready;
+		if (ready_head == NULL)
+			ready_tail = &ready_head;
+		slots_used++;
+		word_set(&t->granted, 1, false);
+	}
+}
+
+/* Queues t for a slot (and grants what is free); slot_lock held. */
+static void slot_enqueue_locked(T *t)
+{
+	t->next_ready = NULL;
+	*ready_tail = t;
+	ready_tail = &t->next_ready;
+}
+
+/* Takes a slot for t's thread, waiting in the queue for one. */
+static void slot_acquire(T *t)
+{
+	t->granted = 0;
+	pthread_mutex_lock(&slot_lock);
+	slot_enqueue_locked(t);
+	slots_grant_locked();
 	pthread_mutex_unlock(&slot_lock);
+	word_wait_spin(&t->granted, 0);
 }
 
 static void slot_release(void)
 {
 	pthread_mutex_lock(&slot_lock);
 	slots_used--;
-	pthread_cond_signal(&slot_free);
+	slots_grant_locked();
 	pthread_mutex_unlock(&slot_lock);
 }
 
@@ -189,15 +238,36 @@ static void family_add(struct deft_family *f, T *t)
 {
 	pthread_mutex_lock(&family_lock);
 	t->next_sibling = f->children;
-	f->children = t;
+	__atomic_store_n(&f->children, t, __ATOMIC_RELEASE);
 	f->running++;
 	pthread_mutex_unlock(&family_lock);
+}
+
+/* Queues f's paused children for slots, in the order they started. */
+static void family_release(struct deft_family *f)
+{
+	pthread_mutex_lock(&family_lock);
+	T *rev = NULL;
+	for (T *c = f->children; c; c = c->next_sibling)
+		if (c->group == NULL) {
+			c->next_ready = rev;
+			rev = c;
+		}
+	pthread_mutex_unlock(&family_lock);
+	pthread_mutex_lock(&slot_lock);
+	while (rev) {
+		T *next = rev->next_ready;
+		slot_enqueue_locked(rev);
+		rev = next;
+	}
+	slots_grant_locked();
+	pthread_mutex_unlock(&slot_lock);
 }
 
 /* Releases f's paused children, waits for all, and frees them. */
 static void family_wait(struct deft_family *f)
 {
-	word_set(&f->released, 1, true);
+	family_release(f);
 	pthread_mutex_lock(&family_lock);
 	while (f->running > 0)
 		pthread_cond_wait(&family_changed, &family_lock);
@@ -213,10 +283,9 @@ static void family_wait(struct deft_family *f)
 
 void deft_family_finish(T *t)
 {
-	pthread_mutex_lock(&family_lock);
-	bool any = t->family.children != NULL;
-	pthread_mutex_unlock(&family_lock);
-	if (!any)
+	/* Children join t's family before they hand t_run back (or on t's
+	 * own thread, for group members), so no lock is needed to look. */
+	if (__atomic_load_n(&t->family.children, __ATOMIC_ACQUIRE) == NULL)
 		return;
 	slot_release();
 	t->holds_slot = false;
@@ -229,7 +298,7 @@ void deft_test_retire(T *t)
 	if (t->holds_slot)
 		slot_release();
 	if (t->reacquire)
-		slot_acquire();
+		slot_acquire(t);
 	if (!t->parallel && t->group == NULL) {
 		word_set(&t->handoff, HANDOFF_DONE, false);
 		return;
@@ -238,16 +307,19 @@ void deft_test_retire(T *t)
 		deft_group_member_done(t);
 	struct deft_family *f = family_of(t->parent);
 	pthread_mutex_lock(&family_lock);
-	f->running--;
-	pthread_cond_broadcast(&family_changed);
+	if (--f->running == 0)
+		pthread_cond_broadcast(&family_changed);
 	pthread_mutex_unlock(&family_lock);
 }
 
 bool deft_test_spawn(T *t, t_fn *fn, void *arg)
 {
 	t->handoff = HANDOFF_RUNNING;
-	post(t, fn, arg);
-	return word_wait(&t->handoff) == HANDOFF_DONE;
+	/* Spin only for a worker that was awake: waking one that slept
+	 * takes longer than spinning is worth. */
+	bool awake = post(t, fn, arg);
+	return word_wait_spin(&t->handoff, awake ? SPINS : 0) ==
+	       HANDOFF_DONE;
 }
 
 void deft_test_start_member(T *t, t_fn *fn, void *arg)
@@ -256,10 +328,58 @@ void deft_test_start_member(T *t, t_fn *fn, void *arg)
 	post(t, fn, arg);
 }
 
-void deft_top_level_run(T *t, t_fn *fn, void *arg)
+/* The rest of the run, for a top-level test that pauses. */
+static bool (*run_resume)(void *);
+static void *run_resume_arg;
+static T *run_inline;           /* the top-level test run in line */
+static int run_done;            /* word: 1 once the run's loop is over */
+static _Thread_local bool handed_over;  /* this thread's test paused */
+
+bool deft_top_level_run(T *t, t_fn *fn, void *arg,
+                        bool (*resume)(void *), void *resume_arg)
 {
-	if (deft_test_spawn(t, fn, arg))
-		deft_test_free(t);
+	run_resume = resume;
+	run_resume_arg = resume_arg;
+	run_inline = t;
+	handed_over = false;
+	deft_test_run(t, fn, arg);
+	if (handed_over)
+		return false;   /* the root family frees t */
+	deft_test_free(t);
+	return true;
+}
+
+static void *resume_main(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "deft-runner");
+	if (run_resume(run_resume_arg))
+		word_set(&run_done, 1, false);
+	return NULL;
+}
+
+/* Top-level test t pauses: a new thread carries on with the run. */
+static void hand_over_run(T *t)
+{
+	run_inline = NULL;
+	handed_over = true;
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&th, &attr, resume_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		fprintf(stderr, "deft: cannot start a thread to carry on "
+		        "after %s paused: %s\n", t->name, strerror(rc));
+		abort();
+	}
+}
+
+void deft_top_level_join(void)
+{
+	word_wait(&run_done);
+	run_done = 0;
 }
 
 void deft_top_level_wait(void)
@@ -271,8 +391,8 @@ void deft_top_level_wait(void)
 		return;
 	slot_release();
 	family_wait(&root_family);
-	slot_acquire();
-	root_family.released = 0;
+	T waiter;
+	slot_acquire(&waiter);
 }
 
 /* Whether t may pause here; a misuse fails the test and stops it. */
@@ -311,9 +431,12 @@ void t_parallel(T *t)
 	struct deft_family *f = family_of(t->parent);
 	family_add(f, t);
 	deft_report_pause(t->id);
-	word_set(&t->handoff, HANDOFF_PAUSED, false);
-	word_wait(&f->released);
-	slot_acquire();
+	if (t == run_inline)
+		hand_over_run(t);
+	else
+		word_set(&t->handoff, HANDOFF_PAUSED, false);
+	(void)f;
+	word_wait_spin(&t->granted, 0);   /* family_release queued t */
 	t->holds_slot = true;
 	deft_report_cont(t->id);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
