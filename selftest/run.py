@@ -126,6 +126,9 @@ def main():
         totals.suite(f"{v}: tutorial example",
                      [os.path.join(build, "examples", "tutorial",
                                    "tutorial_test")], env)
+        totals.suite(f"{v}: shutdown example",
+                     [os.path.join(build, "examples", "shutdown",
+                                   "shutdown_test")], env)
     check_readme(totals, "gcc")
     check_readme(totals, "clang")
     check_install(totals)
