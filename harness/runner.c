@@ -91,9 +91,9 @@ void deft_test_run(T *t, t_fn *fn, void *arg)
 	                     "cleanups are running");
 	deft_cleanups_run_all(t);
 	current = outer;
+	enum deft_result res = result_of(t);
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 
-	enum deft_result res = result_of(t);
 	switch (res) {
 	case DEFT_PASS:
 		__atomic_add_fetch(&deft_totals.passed, 1, __ATOMIC_RELAXED);

@@ -6,6 +6,8 @@
  */
 #include <deft.h>
 
+#include <dirent.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -247,4 +249,38 @@ TEST(groups_members_are_subtests)
 	T_EXPECT(t, t_wait(g));
 	T_EXPECT_NOT_NULL(t, names[0]);
 	T_EXPECT_NOT_NULL(t, names[1]);
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void polls_context(T *t, void *arg)
+{
+	struct pollfd p = {t_ctx_fd(t_context(t)), POLLIN, 0};
+	T_EXPECT_EQ(t, poll(&p, 1, 1), 0);
+}
+
+static void group_of_eight(T *t, void *arg)
+{
+	t_group *g = t_group_new(t);
+	for (int i = 0; i < 8; i++)
+		t_go(g, "m", polls_context, NULL);
+	T_EXPECT(t, t_wait(g));
+}
+
+TEST(groups_and_contexts_leak_no_descriptors)
+{
+	int before = open_fds();
+	T_ASSERT_GT(t, before, 0);
+	T_EXPECT(t, t_run(t, "group", group_of_eight, NULL));
+	T_EXPECT_EQ(t, open_fds(), before);
 }

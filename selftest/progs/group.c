@@ -106,3 +106,44 @@ TEST(limit_changed_while_running)
 	t_group_limit(g, 2);
 	t_wait(g);
 }
+
+struct late {
+	pthread_t thread;
+	T *member;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool go;
+};
+
+static void *logs_late(void *arg)
+{
+	struct late *l = arg;
+	pthread_mutex_lock(&l->mu);
+	while (!l->go)
+		pthread_cond_wait(&l->cv, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+	t_log(l->member, "a log after the member finished");
+	t_error(l->member, "a failure after the member finished");
+	return NULL;
+}
+
+static void starts_thread(T *t, void *arg)
+{
+	struct late *l = arg;
+	l->member = t;
+	pthread_create(&l->thread, NULL, logs_late, l);
+}
+
+TEST(use_after_finish)
+{
+	struct late l = {.mu = PTHREAD_MUTEX_INITIALIZER,
+	                 .cv = PTHREAD_COND_INITIALIZER};
+	t_group *g = t_group_new(t);
+	t_go(g, "member", starts_thread, &l);
+	t_wait(g);
+	pthread_mutex_lock(&l.mu);
+	l.go = true;
+	pthread_cond_signal(&l.cv);
+	pthread_mutex_unlock(&l.mu);
+	pthread_join(l.thread, NULL);
+}

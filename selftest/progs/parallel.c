@@ -8,6 +8,7 @@
 #include <deft.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 static void say(T *t, void *arg)
@@ -117,4 +118,12 @@ TEST(foreign_thread_misuse)
 	pthread_t th;
 	pthread_create(&th, NULL, misuses, t);
 	pthread_join(th, NULL);
+}
+
+/* Last in the file: after it, every context of the run is cancelled. */
+TEST(interrupted_by_sigint)
+{
+	raise(SIGINT);
+	const char *yes = t_ctx_wait(t_context(t), 10000) ? "yes" : "no";
+	t_log(t, "cancelled: %s; cause: %s", yes, t_ctx_cause(t_context(t)));
 }
