@@ -148,7 +148,7 @@ static struct t_ctx *ctx_new_locked(struct t_ctx *parent)
 static struct t_ctx *test_ctx_locked(T *t)
 {
 	if (t->ctx)
-		return t->ctx;
+		return t->ctx;      /* only ever set under ctx_lock */
 	struct t_ctx *parent;
 	if (t->group)
 		parent = deft_group_ctx(t->group);
@@ -156,12 +156,17 @@ static struct t_ctx *test_ctx_locked(T *t)
 		parent = test_ctx_locked(t->parent);
 	else
 		parent = &run_ctx;
-	t->ctx = ctx_new_locked(parent);
-	if (t->ctx_over) {
+	struct t_ctx *c = ctx_new_locked(parent);
+	/* Pairs with deft_ctx_cancel_test, which takes no lock: each side
+	 * stores, then loads the other's store (sequentially consistent), so
+	 * at least one of them sees the other and the context is cancelled. */
+	__atomic_store_n(&t->ctx, c, __ATOMIC_SEQ_CST);
+	const char *over = __atomic_load_n(&t->ctx_over, __ATOMIC_SEQ_CST);
+	if (over) {
 		struct hook_list none = {0};
-		cancel_locked(t->ctx, t->ctx_over, &none);
+		cancel_locked(c, over, &none);
 	}
-	return t->ctx;
+	return c;
 }
 
 struct t_ctx *deft_ctx_new(T *t)
@@ -209,10 +214,8 @@ void deft_ctx_free(struct t_ctx *c)
 
 void deft_ctx_cancel_test(T *t, const char *cause)
 {
-	pthread_mutex_lock(&ctx_lock);
-	struct t_ctx *c = t->ctx;
-	t->ctx_over = cause;
-	pthread_mutex_unlock(&ctx_lock);
+	__atomic_store_n(&t->ctx_over, cause, __ATOMIC_SEQ_CST);
+	struct t_ctx *c = __atomic_load_n(&t->ctx, __ATOMIC_SEQ_CST);
 	if (c)
 		deft_ctx_cancel(c, cause);
 }
