@@ -102,6 +102,7 @@ void t_go(t_group *g, const char *name, t_fn *fn, void *arg)
 	T *sub = deft_test_new(t, full);
 	free(full);
 	sub->group = g;
+	sub->parallel = true;
 	deft_test_report_start(sub);
 	pthread_mutex_lock(&g->mu);
 	g->active++;

@@ -152,6 +152,9 @@ bool deft_top_level_run(T *t, t_fn *fn, void *arg,
 void deft_top_level_wait(void);
 /* Waits until a resume function that was handed the run returns true. */
 void deft_top_level_join(void);
+/* Whether t or an ancestor runs in parallel (t_parallel, group member):
+ * for t_setenv and t_chdir, which must refuse then. */
+bool deft_parallel_or_under(T *t);
 /* The -parallel limit; 0 before the flags are read means online CPUs. */
 void deft_parallel_set_limit(long n);
 

@@ -287,9 +287,12 @@ void deft_family_finish(T *t)
 	 * own thread, for group members), so no lock is needed to look. */
 	if (__atomic_load_n(&t->family.children, __ATOMIC_ACQUIRE) == NULL)
 		return;
-	slot_release();
-	t->holds_slot = false;
-	t->reacquire = !t->parallel;
+	if (t->group == NULL) {
+		/* Group members hold no slot: the group's limit bounds them. */
+		slot_release();
+		t->holds_slot = false;
+		t->reacquire = !t->parallel;
+	}
 	family_wait(&t->family);
 }
 
@@ -440,4 +443,12 @@ void t_parallel(T *t)
 	t->holds_slot = true;
 	deft_report_cont(t->id);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
+}
+
+bool deft_parallel_or_under(T *t)
+{
+	for (; t; t = t->parent)
+		if (t->parallel)
+			return true;
+	return false;
 }

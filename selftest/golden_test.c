@@ -63,6 +63,7 @@ static const struct golden cases[] = {
 	{"parallel", "parallel", {"-v"}},
 	{"parallel_quiet", "parallel", {"-parallel", "1"}},
 	{"group", "group", {0}},
+	{"parallel_after_setenv", "process_state", {"-v"}},
 	{"group_limit_verbose", "group", {"-v", "-run", "all_pass"}},
 	{"usage_bad_parallel", "parallel", {"-parallel", "0"}},
 	{"usage_bad_timeout", "parallel", {"-timeout", "10"}},

@@ -284,3 +284,27 @@ TEST(groups_and_contexts_leak_no_descriptors)
 	T_EXPECT(t, t_run(t, "group", group_of_eight, NULL));
 	T_EXPECT_EQ(t, open_fds(), before);
 }
+
+static void member_with_parallel_subtests(T *t, void *arg)
+{
+	for (int i = 0; i < 4; i++)
+		t_run(t, "leaf", counts_active, arg);
+}
+
+static void check_member_leaves(T *t, void *arg)
+{
+	struct meeting *m = arg;
+	T_EXPECT_EQ(t, m->done, 8);
+	T_EXPECT_LE(t, m->max_active, online_cpus());
+}
+
+TEST(group_members_with_parallel_subtests)
+{
+	static struct meeting m = MEETING_INIT;
+	t_cleanup(t, check_member_leaves, &m);
+	t_group *g = t_group_new(t);
+	t_go(g, "a", member_with_parallel_subtests, &m);
+	t_go(g, "b", member_with_parallel_subtests, &m);
+	T_EXPECT(t, t_wait(g));
+	T_EXPECT_EQ(t, m.done, 8);
+}
