@@ -128,6 +128,10 @@ bool t_wait(t_group *g)
 	pthread_mutex_unlock(&g->mu);
 	/* As errgroup's Wait: the group's context ends when Wait returns. */
 	deft_ctx_cancel(g->ctx, "context canceled: t_wait returned");
+	T *t = g->owner;
+	if (__atomic_load_n(&t->stop_pending, __ATOMIC_ACQUIRE) &&
+	    deft_current() == t)
+		deft_stop(t);   /* a member called t_fatal on the owner */
 	return ok;
 }
 

@@ -13,8 +13,16 @@
  *     switch; a test that blocks in poll() would also block its carrier;
  *   - a pooled thread costs two hand-offs per test.  Both sides spin for a
  *     few microseconds before they sleep on a futex, so a short test hands
- *     over in well under a microsecond and a long one costs nothing while
- *     it waits; sanitizers understand threads as they are.
+ *     over in under a microsecond and a long one costs nothing while it
+ *     waits; sanitizers understand threads as they are.
+ *
+ * Measured with bench/ on a 2-CPU VM shared with other work, next to Go
+ * 1.19's testing package in the same run: a sequential subtest costs
+ * 0.75 us (idle CPU for the spinning worker) to 5.5 us (none), Go 4-5 us;
+ * a parallel one 22-33 us, Go 5-8 us, since each pause and resume is a
+ * kernel wake-up where Go switches goroutines in user space.  Fibers
+ * would close that gap at the price above; they can be added behind
+ * this file's interface (deft_test_spawn, t_parallel) if it matters.
  *
  * The hand-off words (struct T's handoff and granted, a worker's go) are
  * futex words with three states: 0 while nothing has

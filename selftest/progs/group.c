@@ -147,3 +147,16 @@ TEST(use_after_finish)
 	pthread_mutex_unlock(&l.mu);
 	pthread_join(l.thread, NULL);
 }
+
+static void fatal_on_owner(T *t, void *owner)
+{
+	t_fatal((T *)owner, "t_fatal on the group's test from a member");
+}
+
+TEST(member_stops_owner)
+{
+	t_group *g = t_group_new(t);
+	t_go(g, "member", fatal_on_owner, t);
+	t_wait(g);
+	t_log(t, "not reached: the test stops after t_wait");
+}
