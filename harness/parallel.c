@@ -402,7 +402,7 @@ void deft_top_level_wait(void)
 		return;
 	slot_release();
 	family_wait(&root_family);
-	T waiter;
+	T waiter;               /* only its queue fields are used */
 	slot_acquire(&waiter);
 }
 
@@ -410,7 +410,8 @@ void deft_top_level_wait(void)
 static void check_may_pause(T *t)
 {
 	if (!pthread_equal(t->thread, pthread_self()) ||
-	    deft_current() != t || t->finished) {
+	    deft_current() != t ||
+	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE)) {
 		deft_emit(t, NULL, 0, "t_parallel(%s) called from a thread "
 		          "or a place that is not running its body", t->name);
 		deft_mark_failed(t);
@@ -439,14 +440,12 @@ void t_parallel(T *t)
 	check_may_pause(t);
 	t->parallel = true;
 	t->elapsed_before += deft_seconds_since(&t->started);
-	struct deft_family *f = family_of(t->parent);
-	family_add(f, t);
+	family_add(family_of(t->parent), t);
 	deft_report_pause(t->id);
 	if (t == run_inline)
 		hand_over_run(t);
 	else
 		word_set(&t->handoff, HANDOFF_PAUSED, false);
-	(void)f;
 	word_wait_spin(&t->granted, 0);   /* family_release queued t */
 	t->holds_slot = true;
 	deft_report_cont(t->id);
