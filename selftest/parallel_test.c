@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,16 @@ struct meeting {
 
 #define MEETING_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, \
                       0, 0, 0, 0, false, true}
+
+/* A meeting owned by t: freed after the cleanups registered later. */
+static struct meeting *meeting_new(T *t)
+{
+	struct meeting *m = calloc(1, sizeof(*m));
+	T_ASSERT_NOT_NULL(t, m);
+	t_defer(t, free, m);
+	*m = (struct meeting)MEETING_INIT;
+	return m;
+}
 
 static long online_cpus(void)
 {
@@ -69,14 +80,14 @@ TEST(parallel_subtests_run_at_once_after_the_body)
 {
 	if (online_cpus() < 2)
 		t_skip(t, "one CPU: -parallel defaults to 1");
-	static struct meeting m = MEETING_INIT;
-	t_cleanup(t, check_met, &m);
-	T_EXPECT(t, t_run(t, "a", meets_sibling, &m));
-	T_EXPECT(t, t_run(t, "b", meets_sibling, &m));
-	T_EXPECT_EQ(t, m.arrived, 0);
-	pthread_mutex_lock(&m.mu);
-	m.parent_body_over = true;
-	pthread_mutex_unlock(&m.mu);
+	struct meeting *m = meeting_new(t);
+	t_cleanup(t, check_met, m);
+	T_EXPECT(t, t_run(t, "a", meets_sibling, m));
+	T_EXPECT(t, t_run(t, "b", meets_sibling, m));
+	T_EXPECT_EQ(t, m->arrived, 0);
+	pthread_mutex_lock(&m->mu);
+	m->parent_body_over = true;
+	pthread_mutex_unlock(&m->mu);
 }
 
 static void counts_active(T *t, void *arg)
@@ -105,10 +116,10 @@ static void check_limit(T *t, void *arg)
 
 TEST(at_most_parallel_n_at_once)
 {
-	static struct meeting m = MEETING_INIT;
-	t_cleanup(t, check_limit, &m);
+	struct meeting *m = meeting_new(t);
+	t_cleanup(t, check_limit, m);
 	for (int i = 0; i < 40; i++)
-		t_run(t, "sub", counts_active, &m);
+		t_run(t, "sub", counts_active, m);
 }
 
 static void nested_parallel(T *t, void *arg)
@@ -126,10 +137,10 @@ static void check_nested(T *t, void *arg)
 
 TEST(parallel_subtests_of_parallel_subtests)
 {
-	static struct meeting m = MEETING_INIT;
-	t_cleanup(t, check_nested, &m);
+	struct meeting *m = meeting_new(t);
+	t_cleanup(t, check_nested, m);
 	for (int i = 0; i < 4; i++)
-		t_run(t, "mid", nested_parallel, &m);
+		t_run(t, "mid", nested_parallel, m);
 }
 
 static void pauses(T *t, void *arg)
@@ -145,10 +156,12 @@ static void check_thousand(T *t, void *arg)
 
 TEST(a_thousand_parallel_subtests)
 {
-	static int ran;
-	t_cleanup(t, check_thousand, &ran);
+	int *ran = calloc(1, sizeof(*ran));
+	T_ASSERT_NOT_NULL(t, ran);
+	t_defer(t, free, ran);
+	t_cleanup(t, check_thousand, ran);
 	for (int i = 0; i < 1000; i++)
-		T_ASSERT(t, t_run(t, "p", pauses, &ran));
+		T_ASSERT(t, t_run(t, "p", pauses, ran));
 }
 
 TEST(top_level_parallel_test)
@@ -300,11 +313,11 @@ static void check_member_leaves(T *t, void *arg)
 
 TEST(group_members_with_parallel_subtests)
 {
-	static struct meeting m = MEETING_INIT;
-	t_cleanup(t, check_member_leaves, &m);
+	struct meeting *m = meeting_new(t);
+	t_cleanup(t, check_member_leaves, m);
 	t_group *g = t_group_new(t);
-	t_go(g, "a", member_with_parallel_subtests, &m);
-	t_go(g, "b", member_with_parallel_subtests, &m);
+	t_go(g, "a", member_with_parallel_subtests, m);
+	t_go(g, "b", member_with_parallel_subtests, m);
 	T_EXPECT(t, t_wait(g));
-	T_EXPECT_EQ(t, m.done, 8);
+	T_EXPECT_EQ(t, m->done, 8);
 }

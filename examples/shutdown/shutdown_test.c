@@ -113,18 +113,21 @@ static void wait_for_shutdown(T *t, void *arg)
 
 TEST(shutdown_manager_stops_services_in_reverse)
 {
-	static struct manager_test s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	manager_init(&s.m);
-	t_cleanup(t, wait_for_shutdown, &s);
-	t_after_cancel(t_context(t), manager_shutdown, &s.m);
+	struct manager_test *s = calloc(1, sizeof(*s));
+	T_ASSERT_NOT_NULL(t, s);
+	t_defer(t, free, s);                    /* after the wait below */
+	pthread_mutex_init(&s->mu, NULL);
+	manager_init(&s->m);
+	t_cleanup(t, wait_for_shutdown, s);
+	t_after_cancel(t_context(t), manager_shutdown, &s->m);
 	static const char *const names[] = {"a", "b", "c"};
 	for (int i = 0; i < 3; i++) {
-		s.svc[i] = (struct service){names[i], s.order, &s.mu};
-		T_ASSERT(t, manager_add(&s.m, stop_service, &s.svc[i]));
+		s->svc[i] = (struct service){names[i], s->order, &s->mu};
+		T_ASSERT(t, manager_add(&s->m, stop_service, &s->svc[i]));
 	}
-	pthread_mutex_lock(&s.mu);
-	T_EXPECT_EQ(t, s.order, "");           /* nothing stopped yet */
-	pthread_mutex_unlock(&s.mu);
+	pthread_mutex_lock(&s->mu);
+	T_EXPECT_EQ(t, s->order, "");          /* nothing stopped yet */
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- conn ---- */
