@@ -115,8 +115,10 @@ struct T {
 
 /* Reports that t starts, unless that was done already. */
 void deft_test_report_start(T *t);
-/* Runs fn(t, arg) as the test t, then its cleanups, and reports it. */
-void deft_test_run(T *t, t_fn *fn, void *arg);
+/* Runs fn(t, arg) as the test t, then its cleanups, and reports it.
+ * RETURNS: true when t ran sequentially: whoever waits for it must still
+ * be told (deft_test_done); false when its family owns it (parallel). */
+bool deft_test_run(T *t, t_fn *fn, void *arg);
 
 /* Allocates a test named name (already made unique) under parent. */
 T *deft_test_new(T *parent, const char *name);
@@ -140,8 +142,11 @@ bool deft_test_spawn(T *t, t_fn *fn, void *arg);
 void deft_test_start_member(T *t, t_fn *fn, void *arg);
 /* Lets t's paused children run and waits for them and t's members. */
 void deft_family_finish(T *t);
-/* After t is reported: gives back its slot, tells its parent. */
-void deft_test_retire(T *t);
+/* After t is reported: gives back its slot, tells its family.
+ * RETURNS: true for a sequential test, for deft_test_done. */
+bool deft_test_retire(T *t);
+/* Tells the t_run waiting for sequential test t that it is done. */
+void deft_test_done(T *t);
 /* Runs a top-level test on the calling thread (cli.c) and frees it.
  * RETURNS: false when the test called t_parallel: a new thread has then
  * called resume(resume_arg) to carry on with the run's remaining tests,

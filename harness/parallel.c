@@ -49,6 +49,7 @@
 #include "../reporters/report.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@
 
 enum { WORD_SLEEPING = -1 };
 enum { HANDOFF_RUNNING = 0, HANDOFF_PAUSED = 1, HANDOFF_DONE = 2 };
-enum { SPINS = 2000 };
+enum { SPINS = 400 };
 
 static void cpu_relax(void)
 {
@@ -69,16 +70,31 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Waits until *w holds a value other than 0 and returns it, spinning
- * first for up to spins rounds. */
-static int word_wait_spin(int *w, int spins)
+/* Spins up to spins rounds for *w to hold a value other than 0.
+ * RETURNS: the value, or 0 if none came. */
+static int word_spin(int *w, int spins)
 {
 	for (int i = 0; i < spins; i++) {
 		int v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
 		if (v != 0 && v != WORD_SLEEPING)
 			return v;
-		cpu_relax();
+		/* Pause a little, then yield: on a machine whose other CPUs
+		 * are busy the thread we wait for may need this one. */
+		if (i < spins / 8)
+			cpu_relax();
+		else
+			sched_yield();
 	}
+	return 0;
+}
+
+/* Waits until *w holds a value other than 0 and returns it, spinning
+ * first for up to spins rounds. */
+static int word_wait_spin(int *w, int spins)
+{
+	int got = word_spin(w, spins);
+	if (got)
+		return got;
 	for (;;) {
 		int v = 0;
 		if (!__atomic_compare_exchange_n(w, &v, WORD_SLEEPING, false,
@@ -119,7 +135,7 @@ struct worker {
 
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *idle_workers;
-static int spinning;            /* idle workers spinning before they sleep */
+static int spinning;            /* idle workers in their spinning phase */
 
 static void *worker_main(void *p)
 {
@@ -128,16 +144,26 @@ static void *worker_main(void *p)
 	for (;;) {
 		/* One idle worker spins, for the next sequential subtest;
 		 * the others of a crowd of parallel ones sleep at once. */
-		bool spin = __atomic_fetch_add(&spinning, 1,
-		                               __ATOMIC_RELAXED) == 0;
-		word_wait_spin(&w->go, spin ? SPINS : 0);
-		__atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
+		if (__atomic_fetch_add(&spinning, 1, __ATOMIC_RELAXED) == 0) {
+			int got = word_spin(&w->go, SPINS);
+			__atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
+			if (got == 0)
+				word_wait_spin(&w->go, 0);
+		} else {
+			__atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
+			word_wait_spin(&w->go, 0);
+		}
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
-		deft_test_run(w->t, w->fn, w->arg);
+		T *t = w->t;
+		bool sequential = deft_test_run(t, w->fn, w->arg);
+		/* Idle before telling t_run: its next subtest finds this
+		 * worker awake, not one asleep. */
 		pthread_mutex_lock(&idle_lock);
 		w->next = idle_workers;
 		idle_workers = w;
 		pthread_mutex_unlock(&idle_lock);
+		if (sequential)
+			deft_test_done(t);
 	}
 	return NULL;
 }
@@ -304,16 +330,19 @@ void deft_family_finish(T *t)
 	family_wait(&t->family);
 }
 
-void deft_test_retire(T *t)
+void deft_test_done(T *t)
+{
+	word_set(&t->handoff, HANDOFF_DONE, false);
+}
+
+bool deft_test_retire(T *t)
 {
 	if (t->holds_slot)
 		slot_release();
 	if (t->reacquire)
 		slot_acquire(t);
-	if (!t->parallel && t->group == NULL) {
-		word_set(&t->handoff, HANDOFF_DONE, false);
-		return;
-	}
+	if (!t->parallel && t->group == NULL)
+		return true;
 	if (t->group)
 		deft_group_member_done(t);
 	struct deft_family *f = family_of(t->parent);
@@ -321,6 +350,7 @@ void deft_test_retire(T *t)
 	if (--f->running == 0)
 		pthread_cond_broadcast(&family_changed);
 	pthread_mutex_unlock(&family_lock);
+	return false;
 }
 
 bool deft_test_spawn(T *t, t_fn *fn, void *arg)

@@ -78,7 +78,7 @@ void deft_test_report_start(T *t)
 	deft_report_start(&info);
 }
 
-void deft_test_run(T *t, t_fn *fn, void *arg)
+bool deft_test_run(T *t, t_fn *fn, void *arg)
 {
 	T *outer = current;
 	deft_test_report_start(t);
@@ -110,7 +110,7 @@ void deft_test_run(T *t, t_fn *fn, void *arg)
 	                            t->elapsed_before +
 	                            deft_seconds_since(&t->started)};
 	deft_report_end(t->id, &end);
-	deft_test_retire(t);
+	return deft_test_retire(t);
 }
 
 /* Stops a thread that called t_fatal on a test it does not run. */
