@@ -18,9 +18,11 @@
  *
  * Measured with bench/ on a 2-CPU VM shared with other work, next to Go
  * 1.19's testing package in the same run: a sequential subtest costs
- * 0.75 us (idle CPU for the spinning worker) to 5.5 us (none), Go 4-5 us;
- * a parallel one 22-33 us, Go 5-8 us, since each pause and resume is a
- * kernel wake-up where Go switches goroutines in user space.  Fibers
+ * 0.8 us with a CPU free for the spinning worker and ~7 us without, Go
+ * 4-5 us; a parallel one 22-36 us, Go 5-9 us, since each pause and
+ * resume is a kernel wake-up where Go switches goroutines in user space.
+ * Waiters spin briefly, then yield, then sleep: pure spinning made a
+ * sequential subtest cost 60 us when the other CPU was busy.  Fibers
  * would close that gap at the price above; they can be added behind
  * this file's interface (deft_test_spawn, t_parallel) if it matters.
  *
