@@ -477,3 +477,16 @@ bool deft_parse_duration(const char *s, double *seconds)
 	*seconds = total;
 	return true;
 }
+
+void deft_ctx_after_fork(void)
+{
+	pthread_mutex_init(&ctx_lock, NULL);
+	if (wake_pipe[0] < 0)
+		return;
+	/* The pipe is shared with the parent, whose canceller reads it:
+	 * the child needs its own pipe and thread. */
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	wake_pipe[0] = wake_pipe[1] = -1;
+	start_canceller();
+}

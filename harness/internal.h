@@ -68,7 +68,6 @@ struct t_group;                     /* group.c */
 struct deft_family {
 	T *children;                /* paused or group members, newest first */
 	unsigned running;           /* children not yet done */
-	int all_done;               /* futex word for waiting on running */
 };
 
 struct T {
@@ -182,6 +181,12 @@ void deft_ctx_install_signals(void);
 bool deft_parse_duration(const char *s, double *seconds);
 /* Sets the run's deadline (-timeout); 0 means none. */
 void deft_ctx_set_timeout(double seconds);
+
+/* In a child forked from a running t_main (process isolation), before it
+ * runs a test: forget the parent's worker threads and give the child its
+ * own canceller thread.  Only the forking thread exists in the child. */
+void deft_parallel_after_fork(void);
+void deft_ctx_after_fork(void);
 
 /* ---- group.c ---- */
 struct t_ctx *deft_group_ctx(struct t_group *g);

@@ -491,3 +491,19 @@ bool deft_parallel_or_under(T *t)
 			return true;
 	return false;
 }
+
+void deft_parallel_after_fork(void)
+{
+	/* The workers' threads did not cross the fork: forget them. */
+	pthread_mutex_init(&idle_lock, NULL);
+	idle_workers = NULL;
+	spinning = 0;
+	pthread_mutex_init(&slot_lock, NULL);
+	slots_used = 1;
+	ready_head = NULL;
+	ready_tail = &ready_head;
+	pthread_mutex_init(&family_lock, NULL);
+	pthread_cond_init(&family_changed, NULL);
+	root_family = (struct deft_family){NULL, 0};
+	run_done = 0;
+}

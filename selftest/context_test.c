@@ -8,11 +8,16 @@
 #include <deft.h>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "../harness/internal.h"
 
 static double since(const struct timespec *start)
 {
@@ -195,4 +200,40 @@ TEST(after_cancel_on_a_cancelled_context_runs_at_once)
 	                  0, 0, 0, NULL, NULL};
 	T_EXPECT(t, t_run(t, "sub", registers_late, &h));
 	T_EXPECT_EQ(t, h.ran, 1);
+}
+
+/* What the supervisor of isolated tests does in each child it forks: the
+ * child gets its own canceller, so a signal in the child cancels the
+ * child's contexts and not the parent's. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+TEST(a_forked_child_cancels_its_own_contexts)
+{
+#ifdef UNDER_TSAN
+	t_skip(t, "ThreadSanitizer cannot start threads in a forked child");
+#endif
+	t_ctx *c = t_context(t);
+	t_ctx_fd(c);            /* make the run's canceller exist */
+	fflush(stdout);
+	pid_t pid = fork();
+	T_ASSERT_GE(t, pid, 0);
+	if (pid == 0) {
+		deft_parallel_after_fork();
+		deft_ctx_after_fork();
+		deft_ctx_interrupt(SIGTERM);
+		bool cancelled = t_ctx_wait(c, 5000);
+		const char *cause = t_ctx_cause(c);
+		_exit(cancelled && cause &&
+		      strcmp(cause, "interrupted: SIGTERM") == 0 ? 0 : 1);
+	}
+	int status = 0;
+	T_ASSERT_EQ(t, waitpid(pid, &status, 0), pid);
+	T_EXPECT(t, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	T_EXPECT(t, !t_ctx_wait(c, 50));       /* ours is untouched */
 }
