@@ -281,7 +281,8 @@ static bool run_loop_resume(void *arg)
 			shuffle(l->order, l->n, &l->state);
 		while (l->next < l->n) {
 			struct deft_test_def *def = l->order[l->next++];
-			if (deft_opt.failfast && deft_failures) {
+			if ((deft_opt.failfast && deft_failures) ||
+			    deft_run_interrupted()) {
 				l->round = deft_opt.count;
 				break;
 			}
@@ -348,5 +349,6 @@ int t_main(int argc, char **argv)
 	bool written = deft_report_finish(&deft_totals);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
-	return deft_totals.failed || !written ? 1 : 0;
+	return deft_totals.failed || !written || deft_run_interrupted() ? 1
+	                                                                 : 0;
 }

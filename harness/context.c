@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "../reporters/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -326,6 +327,12 @@ bool t_stop_call(t_stop *s)
 /* ---- the run: signals and the deadline ---- */
 
 static int wake_pipe[2] = {-1, -1};
+static bool interrupted;                /* by SIGINT or SIGTERM */
+
+bool deft_run_interrupted(void)
+{
+	return __atomic_load_n(&interrupted, __ATOMIC_ACQUIRE);
+}
 static struct timespec run_deadline;    /* CLOCK_MONOTONIC */
 static double run_timeout;              /* 0: no deadline */
 
@@ -375,6 +382,13 @@ static void *canceller_main(void *arg)
 			snprintf(cause, sizeof(cause), "interrupted: %s",
 			         signo == SIGINT ? "SIGINT" :
 			         signo == SIGTERM ? "SIGTERM" : "signal");
+			if (!__atomic_exchange_n(&interrupted, true,
+			                         __ATOMIC_ACQ_REL)) {
+				char note[128];
+				snprintf(note, sizeof(note), "deft: %s: no "
+				         "further tests start\n", cause);
+				deft_report_note(note);
+			}
 		} else {
 			continue;
 		}

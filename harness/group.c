@@ -90,6 +90,8 @@ void t_go(t_group *g, const char *name, t_fn *fn, void *arg)
 		             name == NULL ? "the name" : "the function");
 		return;
 	}
+	if (deft_run_interrupted())
+		return;
 	pthread_mutex_lock(&g->mu);
 	while (g->limit > 0 && g->active >= g->limit)
 		pthread_cond_wait(&g->changed, &g->mu);

@@ -175,6 +175,9 @@ void deft_ctx_free_test(T *t);
 /* Cancels every test's context from a signal handler: async-signal-safe.
  * For the run's SIGINT/SIGTERM and the supervisor of isolated tests. */
 void deft_ctx_interrupt(int signo);
+/* Whether SIGINT or SIGTERM has interrupted the run: no test starts
+ * after that, and the run fails. */
+bool deft_run_interrupted(void);
 /* Installs SIGINT/SIGTERM handlers that call deft_ctx_interrupt once. */
 void deft_ctx_install_signals(void);
 /* Parses a Go duration ("1m30s", "250ms", "0") into seconds. */

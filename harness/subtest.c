@@ -191,6 +191,8 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg)
 	if (deft_opt.failfast &&
 	    __atomic_load_n(&deft_failures, __ATOMIC_RELAXED))
 		return true;
+	if (deft_run_interrupted())
+		return false;
 	char *full = deft_subtest_name(t, name);
 	if (!deft_selected(full)) {
 		free(full);

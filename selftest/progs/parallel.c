@@ -127,3 +127,8 @@ TEST(interrupted_by_sigint)
 	const char *yes = t_ctx_wait(t_context(t), 10000) ? "yes" : "no";
 	t_log(t, "cancelled: %s; cause: %s", yes, t_ctx_cause(t_context(t)));
 }
+
+TEST(not_started_after_interrupt)
+{
+	t_error(t, "started after the run was interrupted");
+}
