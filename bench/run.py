@@ -14,10 +14,17 @@
                   process with 50 descriptors and 10 threads, with
                   -leaks=fail and -leaks=off: the difference per test
   leaks on/off    the run time of suites with the check on and off
+  subtests        bench/parallel_bench.c next to bench/go/subtest_test.go,
+                  the same measurements with Go's testing package, built
+                  and run here with Debian's golang-go: per sequential and
+                  per parallel subtest, 10,000 parallel subtests in one
+                  test, and cancellation latency in a group of 8
 Each figure is the best of several runs; run `ninja bench` on an idle
 machine.
 """
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +75,47 @@ def bench_reports(binary, n, empty):
     if os.path.exists(tmp):
         print(f"  JUnit file for {n} tests: {os.path.getsize(tmp)} bytes")
         os.unlink(tmp)
+def bench_lines(argv):
+    """The "bench: what figure" lines a benchmark program prints."""
+    proc = subprocess.run(argv, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    found = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"bench: (.*?) ([0-9.]+) (ns|us|ms)(.*)", line)
+        if m:
+            found[m.group(1)] = (float(m.group(2)), m.group(3),
+                                 m.group(4))
+    return found
+
+
+def go_bench():
+    """Builds bench/go with go test -c; None when Go is missing."""
+    if shutil.which("go") is None:
+        return None
+    exe = os.path.join(BUILD, "go_subtest.test")
+    proc = subprocess.run(["go", "test", "-c", "-o", exe, "."],
+                          cwd=os.path.join(ROOT, "bench", "go"),
+                          text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        print(proc.stdout)
+        return None
+    return exe
+
+
+def subtests():
+    # The cancellation rounds fail a group member on purpose, so the
+    # program's exit status is not checked: its figures are.
+    deft = bench_lines([os.path.join(BUILD, "parallel_bench")])
+    exe = go_bench()
+    go = bench_lines([exe, "-test.run", "."]) if exe else {}
+    print(f"{'subtests (best of 5)':44} {'deft':>12} {'Go':>12} ratio")
+    for what, (value, unit, rest) in deft.items():
+        other = go.get(what)
+        theirs = f"{other[0]:.0f} {other[1]}" if other else "-"
+        ratio = f"{value / other[0]:.2f}x" if other and other[0] else ""
+        print(f"  {what:42} {value:>9.0f} {unit} {theirs:>12} {ratio}")
+    print("target: each subtest within 2x of Go's t.Run / t.Parallel")
 
 
 def main():
@@ -116,6 +164,7 @@ def main():
         off = best_time(argv + ["-leaks=off"], runs=9)
         print(f"{name}: {on * 1e3:.0f} ms with leak checks, "
               f"{off * 1e3:.0f} ms without")
+    subtests()
 
 
 if __name__ == "__main__":

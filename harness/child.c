@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "protocol.h"
 #include "child.h"
+#include "leak_snapshot.h"
 #include "../reporters/report.h"
 
 #include <errno.h>
@@ -34,7 +35,6 @@ enum { MAX_FRAMES = 64, TEXT_MAX = 2048, OUTPUT_CHUNK = 60000 };
 
 static int channel = -1;
 static volatile sig_atomic_t channel_lost;
-static volatile sig_atomic_t stop_requested;
 
 /* Sends one message: header, a fixed part and up to two variable parts. */
 static bool send_parts(uint16_t type, const void *head, size_t hlen,
@@ -267,14 +267,42 @@ static void on_stack_request(int sig, siginfo_t *si, void *uc)
 	           s.nframes * sizeof(*frames), NULL, 0);
 }
 
-static void on_stop_request(int sig)
+/* The supervisor asks the test to stop, with the signal that interrupted
+ * the run as the value (0 for a deadline, which the test's own context
+ * has seen already): cancel every context, as an interrupt in-process. */
+static void on_stop_request(int sig, siginfo_t *si, void *uc)
 {
-	stop_requested = 1;
+	(void)sig;
+	(void)uc;
+	if (si->si_code == SI_QUEUE && si->si_value.sival_int > 0)
+		deft_ctx_interrupt(si->si_value.sival_int);
 }
 
-bool deft_child_stop_requested(void)
+bool deft_child_isolated(void)
 {
-	return stop_requested;
+	return channel >= 0;
+}
+
+void deft_child_wait_turn(T *t)
+{
+	deft_report_pause(t->id);
+	send_parts(DEFT_MSG_WAIT, NULL, 0, NULL, 0, NULL, 0);
+	unsigned char turn = DEFT_TURN_STOP;
+	for (;;) {
+		ssize_t n = recv(channel, &turn, 1, 0);
+		if (n == 1 || (n < 0 && errno != EINTR))
+			break;
+		if (n == 0) {
+			turn = DEFT_TURN_STOP;
+			break;
+		}
+	}
+	if (turn != DEFT_TURN_GO) {
+		deft_emit(t, NULL, 0, "deft: the run ended before this parallel "
+		          "test's turn came");
+		deft_stop(t);
+	}
+	deft_report_cont(t->id);
 }
 
 /* A test called exit(): say which, and what will not be cleaned up. */
@@ -306,8 +334,8 @@ static void install_handlers(void)
 	                       .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK};
 	sigemptyset(&st.sa_mask);
 	sigaction(DEFT_SIG_STACK, &st, NULL);
-	struct sigaction sp = {.sa_handler = on_stop_request,
-	                       .sa_flags = SA_RESTART};
+	struct sigaction sp = {.sa_sigaction = on_stop_request,
+	                       .sa_flags = SA_SIGINFO | SA_RESTART};
 	sigemptyset(&sp.sa_mask);
 	sigaction(DEFT_SIG_STOP, &sp, NULL);
 	atexit(on_exit_call);
@@ -331,10 +359,16 @@ static void reset_signals(void)
 }
 
 void deft_child_run(const struct deft_test_def *def, int chan, int out,
-                    int err)
+                    int err, double deadline_s, const char *deadline_what)
 {
 	setpgid(0, 0);
 	reset_signals();
+	/* Only this thread crossed the fork: the harness's threads, locks
+	 * and snapshots of the supervisor are not this process's. */
+	deft_parallel_after_fork();
+	deft_ctx_after_fork();
+	deft_ctx_set_child_deadline(deadline_s, deadline_what);
+	deft_leak_forget_last_in_child();
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(DEFT_CHILD_SETUP_FAILED);
 	close(out);
@@ -345,6 +379,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 		channel = chan;
 	else
 		close(chan);
+	deft_leak_ignore_own_fd(channel);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	deft_report_reset();
 	deft_report_add(&pipe_reporter);

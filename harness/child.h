@@ -21,12 +21,14 @@ enum {
 	DEFT_CHILD_CHANNEL_LOST = 121,  /* the test closed deft's socket */
 };
 
-/* In a freshly forked child: takes over the socket chan and the write ends
- * of the stdout and stderr pipes, runs def, and exits.  Never returns. */
-DEFT_NORETURN void deft_child_run(const struct deft_test_def *def, int chan,
-                                  int out, int err);
+/* The byte the supervisor sends a top-level test waiting in t_parallel:
+ * its turn has come, or the run is over before it did. */
+enum { DEFT_TURN_GO = 'g', DEFT_TURN_STOP = 's' };
 
-/* Whether the supervisor has asked this process to stop (a deadline or an
- * interrupt). */
-bool deft_child_stop_requested(void);
+/* In a freshly forked child: takes over the socket chan and the write ends
+ * of the stdout and stderr pipes, runs def with a deadline deadline_s
+ * seconds from now (0: none) set by deadline_what, and exits.  Never returns. */
+DEFT_NORETURN void deft_child_run(const struct deft_test_def *def, int chan,
+                                  int out, int err, double deadline_s,
+                                  const char *deadline_what);
 #endif

@@ -44,7 +44,11 @@ static const char usage_text[] =
 	"  -test-timeout D  a test's deadline, e.g. 500ms, 2s, 1m (default\n"
 	"                   none); TEST(name, .timeout_ms = N) overrides it\n"
 	"  -grace D         from a test's deadline to its kill (default 1s)\n"
-	"  -timeout D       the whole run's deadline (default 10m; 0: none)\n"
+	"  -timeout D       the whole run's deadline: contexts are cancelled,\n"
+	"                   then tests still running killed after -grace\n"
+	"                   (default 10m; 0: none)\n"
+	"  -parallel N      run at most N parallel tests at once (default:\n"
+	"                   the number of online CPUs)\n"
 	"  -json            print the test2json event stream (go test -json)\n"
 	"                   on stdout instead of the console format\n"
 	"  -junit FILE      write a JUnit XML report to FILE\n"
@@ -245,7 +249,7 @@ static int set_flag(struct flag_state *st, const char *name,
 	static const char *const valued[] = {
 		"run", "skip", "list", "count", "shuffle", "isolation",
 		"jobs", "test-timeout", "timeout", "grace", "junit", "shard",
-		"leaks"};
+		"leaks", "parallel"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -301,6 +305,13 @@ static int set_flag(struct flag_state *st, const char *name,
 		if (err)
 			return usage_error("invalid value \"%s\" for -jobs: "
 			                   "%s (want 1 to 1024)", value, err);
+		return 0;
+	}
+	if (strcmp(name, "parallel") == 0) {
+		deft_opt.parallel = strtonum(value, 1, 100000, &err);
+		if (err)
+			return usage_error("invalid value \"%s\" for -parallel: "
+			                   "%s (want 1 to 100000)", value, err);
 		return 0;
 	}
 	deft_opt.count = strtonum(value, 1, 1000000, &err);
@@ -406,18 +417,64 @@ static const struct deft_test_def **schedule(size_t *len)
 	return out;
 }
 
-/* Runs the schedule in this process; returns 0 (never interrupted). */
-static int run_in_process(const struct deft_test_def **tests, size_t n,
-                          long timeout_ms)
+static void call_top_level(T *t, void *arg)
+{
+	const struct deft_test_def *def = arg;
+	def->fn(t);
+}
+
+/* The loop over top-level tests, kept in memory so that another thread
+ * can carry it on when a top-level test calls t_parallel. */
+struct run_loop {
+	struct deft_test_def **order;
+	size_t n;
+	size_t next;            /* index in order of the next test */
+	long round;             /* of -count */
+	uint64_t state;         /* -shuffle's generator */
+};
+
+/* Runs the remaining tests; false when another thread has taken over. */
+static bool run_loop_resume(void *arg)
+{
+	struct run_loop *l = arg;
+	for (; l->round < deft_opt.count; l->round++, l->next = 0) {
+		if (l->next == 0 && deft_opt.shuffle)
+			shuffle(l->order, l->n, &l->state);
+		while (l->next < l->n) {
+			struct deft_test_def *def = l->order[l->next++];
+			if ((deft_opt.failfast && deft_failures) ||
+			    deft_run_interrupted() || deft_run_timed_out()) {
+				l->round = deft_opt.count;
+				break;
+			}
+			if (!deft_selected(def->name) ||
+			    !deft_in_shard(def->name))
+				continue;
+			T *t = deft_test_new(NULL, def->name);
+			t->file = def->file;
+			t->line = def->line;
+			if (!deft_top_level_run(t, call_top_level, def,
+			                        run_loop_resume, l))
+				return false;
+		}
+		deft_top_level_wait();
+	}
+	return true;
+}
+
+/* Runs the tests in this process (-isolation none). */
+static void run_in_process(long timeout_ms, long grace_ms)
 {
 	if (timeout_ms > 0)
-		deft_arm_run_timeout(timeout_ms);
-	for (size_t i = 0; i < n; i++) {
-		if (deft_opt.failfast && deft_failures)
-			break;
-		deft_run_def(tests[i]);
-	}
-	return 0;
+		deft_arm_run_timeout(timeout_ms + grace_ms);
+	size_t n;
+	struct deft_test_def **registered = deft_registry(&n);
+	struct run_loop loop = {deft_xcalloc(n, sizeof(*loop.order)), n, 0, 0,
+	                        deft_opt.seed};
+	memcpy(loop.order, registered, n * sizeof(*loop.order));
+	if (!run_loop_resume(&loop))
+		deft_top_level_join();
+	free(loop.order);
 }
 
 static bool use_colour(void)
@@ -475,13 +532,21 @@ int t_main(int argc, char **argv)
 		snprintf(note, sizeof(note), "-shard %u/%u\n", shard, shards);
 		deft_report_note(note);
 	}
-	size_t n;
-	const struct deft_test_def **tests = schedule(&n);
-	st.sup.failfast = deft_opt.failfast;
-	int interrupted = st.isolated ? deft_supervise(tests, n, &st.sup)
-	                              : run_in_process(tests, n,
-	                                               st.sup.run_timeout_ms);
-	free(tests);
+	deft_parallel_set_limit(deft_opt.parallel);
+	int interrupted = 0;
+	if (st.isolated) {
+		size_t n;
+		const struct deft_test_def **tests = schedule(&n);
+		st.sup.failfast = deft_opt.failfast;
+		interrupted = deft_supervise(tests, n, &st.sup);
+		free(tests);
+	} else {
+		deft_ctx_set_timeout((double)st.sup.run_timeout_ms / 1000);
+		deft_ctx_install_signals();
+		run_in_process(st.sup.run_timeout_ms, st.sup.grace_ms);
+		if (deft_run_interrupted())
+			interrupted = deft_run_interrupted_by();
+	}
 	deft_main_cleanups_run();
 	bool written = deft_report_finish();
 	deft_premature_exit_mark(false);

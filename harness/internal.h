@@ -63,6 +63,14 @@ void deft_call_expr(struct deft_buf *b, const struct deft_call *call);
 /* ---- the test ---- */
 
 struct deft_names;                  /* subtest.c: names used under a test */
+struct t_group;                     /* group.c */
+
+/* parallel.c: the parallel subtests (and group members) of a test, or of
+ * the run for top-level tests; the test's thread waits for them. */
+struct deft_family {
+	T *children;                /* paused or group members, newest first */
+	unsigned running;           /* children not yet done */
+};
 
 struct T {
 	T *parent;
@@ -83,16 +91,37 @@ struct T {
 	pthread_mutex_t mu;         /* guards cleanups and arena */
 	struct deft_arena arena;
 	struct timespec started;
-	bool parallel;              /* t_parallel was called */
-	bool sets_process_state;    /* a fixture.c helper was used */
+	bool parallel;              /* t_parallel called */
+	bool sets_process_state;    /* t_setenv, t_chdir: not parallel */
 	bool is_main_cleanup;       /* main_cleanup.c's test */
 	struct deft_leak *leak;     /* leak.c: the snapshot, depth 0 only */
+	/* parallel.c */
+	int handoff;                /* futex: running, paused or done */
+	bool holds_slot;            /* counts against -parallel */
+	bool reacquire;             /* takes a slot again when done */
+	int granted;                /* futex: 1 once given a slot */
+	T *next_ready;              /* in the queue for a slot */
+	double elapsed_before;      /* run time before a pause */
+	T *next_sibling;            /* in the parent's family */
+	struct deft_family family;
+	/* context.c, group.c */
+	struct t_ctx *ctx;          /* created on first use */
+	const char *ctx_over;       /* cause, once cancelled before cleanups */
+	struct t_group *group;      /* the group t is a member of */
+	struct t_group *groups;     /* groups t made, freed with t */
+	char *first_failure;        /* the first failure message */
+	bool stopped_by_group;      /* failed after its group was cancelled */
+	bool start_reported;        /* t_go reports a member's start */
 };
 
 /* ---- runner.c ---- */
 
-/* Runs fn(t, arg) as the test t, then its cleanups, and reports it. */
-void deft_test_run(T *t, t_fn *fn, void *arg);
+/* Reports that t starts, unless that was done already. */
+void deft_test_report_start(T *t);
+/* Runs fn(t, arg) as the test t, then its cleanups, and reports it.
+ * RETURNS: true when t ran sequentially: whoever waits for it must still
+ * be told (deft_test_done); false when its family owns it (parallel). */
+bool deft_test_run(T *t, t_fn *fn, void *arg);
 
 /* Runs the top-level test def in this process. */
 void deft_run_def(const struct deft_test_def *def);
@@ -114,6 +143,90 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg);
 /* Ends the current test body or cleanup of t (t_fatal, t_skip). */
 DEFT_NORETURN void deft_stop(T *t);
 
+/* ---- parallel.c ---- */
+
+/* Runs t on a thread of its own and waits until it is done (true) or has
+ * paused in t_parallel (false; its parent's family owns it then). */
+bool deft_test_spawn(T *t, t_fn *fn, void *arg);
+/* Starts t (a group member) on a thread of its own, without waiting. */
+void deft_test_start_member(T *t, t_fn *fn, void *arg);
+/* Lets t's paused children run and waits for them and t's members. */
+void deft_family_finish(T *t);
+/* After t is reported: gives back its slot, tells its family.
+ * RETURNS: true for a sequential test, for deft_test_done. */
+bool deft_test_retire(T *t);
+/* Tells the t_run waiting for sequential test t that it is done. */
+void deft_test_done(T *t);
+/* Runs a top-level test on the calling thread (cli.c) and frees it.
+ * RETURNS: false when the test called t_parallel: a new thread has then
+ * called resume(resume_arg) to carry on with the run's remaining tests,
+ * and the caller must stop and wait in deft_top_level_join. */
+bool deft_top_level_run(T *t, t_fn *fn, void *arg,
+                        bool (*resume)(void *), void *resume_arg);
+/* Lets paused top-level tests run and waits for them (cli.c). */
+void deft_top_level_wait(void);
+/* Waits until a resume function that was handed the run returns true. */
+void deft_top_level_join(void);
+/* The -parallel limit; 0 before the flags are read means online CPUs. */
+void deft_parallel_set_limit(long n);
+
+/* ---- context.c ---- */
+
+/* Cancels t's context with cause (a string that outlives t); a context
+ * made later starts cancelled. */
+void deft_ctx_cancel_test(T *t, const char *cause);
+/* A new context under t's, for a group; freed with deft_ctx_free. */
+struct t_ctx *deft_ctx_new(T *t);
+void deft_ctx_cancel(struct t_ctx *c, const char *cause);
+void deft_ctx_free(struct t_ctx *c);
+void deft_ctx_free_test(T *t);
+/* The descriptors of t's own context (-1: none), open until t is freed. */
+void deft_ctx_test_fds(T *t, int fds[2]);
+/* Cancels every test's context from a signal handler: async-signal-safe.
+ * For the run's SIGINT/SIGTERM and the supervisor of isolated tests. */
+void deft_ctx_interrupt(int signo);
+/* Whether SIGINT or SIGTERM has interrupted the run: no test starts
+ * after that, and the run fails. */
+bool deft_run_interrupted(void);
+/* The signal that interrupted the run, or 0. */
+int deft_run_interrupted_by(void);
+/* Installs SIGINT/SIGTERM handlers that call deft_ctx_interrupt once. */
+void deft_ctx_install_signals(void);
+/* Parses a Go duration ("1m30s", "250ms", "0") into seconds. */
+bool deft_parse_duration(const char *s, double *seconds);
+/* Sets the run's deadline (-timeout); 0 means none. */
+void deft_ctx_set_timeout(double seconds);
+
+/* In a child forked from a running t_main (process isolation), before it
+ * runs a test: forget the parent's worker threads and give the child its
+ * own canceller thread.  Only the forking thread exists in the child. */
+void deft_parallel_after_fork(void);
+void deft_ctx_after_fork(void);
+/* In a test's own process: the test's deadline, seconds from now (0:
+ * none), and what set it ("-timeout 2s"), for the contexts' cause.  The thread that cancels contexts starts with the first one, so
+ * a test that makes none pays nothing for it. */
+void deft_ctx_set_child_deadline(double seconds, const char *what);
+/* Whether the run's -timeout has passed (without isolation). */
+bool deft_run_timed_out(void);
+
+/* ---- child.c: a top-level test's own process ---- */
+
+/* Whether this process runs one test for a supervisor. */
+bool deft_child_isolated(void);
+/* Top-level test t called t_parallel in its own process: tells the
+ * supervisor and waits for its turn; stops t if the run ends first. */
+void deft_child_wait_turn(T *t);
+
+/* ---- group.c ---- */
+struct t_ctx *deft_group_ctx(struct t_group *g);
+/* A member is done (called on its thread before its parent may free it). */
+void deft_group_member_done(T *t);
+/* t (a group member, or an ancestor of one) has failed with msg. */
+void deft_group_note_failure(T *t);
+/* Whether t's result is "stopped by its group's cancellation". */
+bool deft_group_cancelled_member(T *t);
+void deft_groups_free(T *t);
+
 /* ---- log.c ---- */
 
 /* Logs a message at file:line (file NULL: a note without a place). */
@@ -127,6 +240,8 @@ void deft_mark_failed(T *t);
 
 /* ---- subtest.c ---- */
 void deft_names_free(T *t);
+/* The full name of a new subtest of t: Go's rewriting and #NN suffixes. */
+char *deft_subtest_name(T *t, const char *name);
 
 /* ---- fixture.c ---- */
 
@@ -198,6 +313,7 @@ struct deft_options {
 	bool shuffle;
 	uint64_t seed;
 	enum deft_leak_mode leaks;  /* -leaks */
+	long parallel;              /* -parallel; 0: online CPUs */
 };
 
 extern struct deft_options deft_opt;

@@ -181,16 +181,24 @@ static bool thread_name(int tid, char name[16])
 	return deft_proc_read_small(path, name, 16);
 }
 
+/* deft's own threads: parallel tests' workers, the thread that carries
+ * the run on past a paused top-level test, the canceller of contexts and
+ * those running t_after_cancel hooks. */
+static bool own_thread(const char *name)
+{
+	return strcmp(name, "deft-worker") == 0 ||
+	       strcmp(name, "deft-runner") == 0 ||
+	       strcmp(name, "deft-cancel") == 0 ||
+	       strcmp(name, "deft-after") == 0;
+}
+
 static bool thread_ignored(struct deft_leak *l, int tid)
 {
-	pthread_mutex_lock(&l->mu);
-	size_t n = l->n_ignored_names;
-	pthread_mutex_unlock(&l->mu);
-	if (n == 0)
-		return false;
 	char name[16];
 	if (!thread_name(tid, name))
 		return true;    /* gone */
+	if (own_thread(name))
+		return true;
 	bool found = false;
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < l->n_ignored_names && !found; i++)
@@ -539,10 +547,17 @@ void deft_leak_after(T *t)
 	struct deft_leak *l = t->leak;
 	if (l == NULL)
 		return;
+	/* The pipe of the test's context closes when the test is freed. */
+	int ctx_fds[2];
+	deft_ctx_test_fds(t, ctx_fds);
+	for (int i = 0; i < 2; i++)
+		if (ctx_fds[i] >= 0)
+			t_leak_ignore_fd(t, ctx_fds[i]);
 	t->leak = NULL;
-	/* A parallel test ran alongside others: nothing can be blamed on
-	 * it alone. */
-	if (!__atomic_load_n(&t->parallel, __ATOMIC_ACQUIRE)) {
+	/* A parallel test ran alongside others, unless it had a process of
+	 * its own: nothing can be blamed on it alone. */
+	if (!__atomic_load_n(&t->parallel, __ATOMIC_ACQUIRE) ||
+	    deft_child_isolated()) {
 		struct snapshot now;
 		deft_snapshot_take(&now, &l->before);
 		struct verdict v = compare(l, &now, NULL, false);

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "../reporters/report.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Appends msg to b in Go's layout; file may be NULL for harness notes. */
@@ -44,11 +45,47 @@ static const struct t_cleanup_handle *failing_cleanup(T *t, const char *file,
 	return h;
 }
 
+/* A log or failure on a test that has finished: as Go does, it goes to
+ * the nearest ancestor still running, saying so; with none, to stderr. */
+static void emit_late(T *t, const char *file, int line, bool failure,
+                      const char *msg)
+{
+	T *p = t->parent;
+	while (p && __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE))
+		p = p->parent;
+	const char *what = failure ? "failure" : "log";
+	if (p == NULL) {
+		fprintf(stderr, "deft: %s on test %s after it finished: "
+		        "%s:%d: %s\n", what, t->name,
+		        file ? deft_base_name(file) : "?", line, msg);
+		return;
+	}
+	struct deft_buf out = DEFT_BUF_INIT;
+	if (file)
+		deft_buf_printf(&out, "%s on %s after it finished: %s:%d: %s",
+		                what, t->name, deft_base_name(file), line, msg);
+	else
+		deft_buf_printf(&out, "%s on %s after it finished: %s", what,
+		                t->name, msg);
+	struct deft_buf dec = DEFT_BUF_INIT;
+	decorate(&dec, NULL, 0, out.data);
+	deft_report_output(p->id, DEFT_STREAM_LOG, dec.data, dec.len);
+	if (failure)
+		deft_mark_failed(p);
+	deft_buf_free(&out);
+	deft_buf_free(&dec);
+}
+
 static void emitv(T *t, const char *file, int line, bool failure,
                   const char *fmt, va_list ap)
 {
 	struct deft_buf msg = DEFT_BUF_INIT, out = DEFT_BUF_INIT;
 	deft_buf_vprintf(&msg, fmt, ap);
+	if (__atomic_load_n(&t->finished, __ATOMIC_ACQUIRE)) {
+		emit_late(t, file, line, failure, msg.data);
+		deft_buf_free(&msg);
+		return;
+	}
 	const struct t_cleanup_handle *h =
 		failure ? failing_cleanup(t, file, line) : NULL;
 	if (h) {
@@ -59,6 +96,18 @@ static void emitv(T *t, const char *file, int line, bool failure,
 			deft_buf_puts(&msg, h->what);
 		deft_buf_printf(&msg, " registered at %s:%d",
 		                deft_base_name(h->file), h->line);
+	}
+	if (failure) {
+		pthread_mutex_lock(&t->mu);
+		if (t->first_failure == NULL) {
+			struct deft_buf first = DEFT_BUF_INIT;
+			if (file)
+				deft_buf_printf(&first, "%s:%d: ",
+				                deft_base_name(file), line);
+			deft_buf_puts(&first, msg.data);
+			t->first_failure = deft_buf_take(&first);
+		}
+		pthread_mutex_unlock(&t->mu);
 	}
 	decorate(&out, file, line, msg.data);
 	deft_report_output(t->id, DEFT_STREAM_LOG, out.data, out.len);
@@ -85,8 +134,9 @@ void deft_fail_at(T *t, const char *file, int line, const char *fmt, ...)
 
 void deft_mark_failed(T *t)
 {
-	for (; t; t = t->parent)
-		__atomic_store_n(&t->failed, true, __ATOMIC_RELEASE);
+	for (T *p = t; p; p = p->parent)
+		__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
+	deft_group_note_failure(t);
 }
 
 void deft_log(T *t, const char *file, int line, const char *fmt, ...)

@@ -34,6 +34,8 @@ enum deft_msg_type {
 	DEFT_MSG_EXIT,          /* struct deft_msg_exit, text */
 	DEFT_MSG_STACK,         /* struct deft_msg_stack, frames */
 	DEFT_MSG_NOTE,          /* text: a line for the run, not a test */
+	DEFT_MSG_WAIT,          /* nothing: the top-level test called
+	                         * t_parallel and waits for a byte back */
 };
 
 struct deft_msg {

@@ -40,6 +40,9 @@ T *deft_test_new(T *parent, const char *name)
 
 void deft_test_free(T *t)
 {
+	deft_groups_free(t);
+	deft_ctx_free_test(t);
+	free(t->first_failure);
 	deft_names_free(t);
 	deft_arena_free(&t->arena);
 	pthread_mutex_destroy(&t->mu);
@@ -60,35 +63,53 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg)
 
 static enum deft_result result_of(T *t)
 {
+	if (t->group && deft_group_cancelled_member(t))
+		return DEFT_SKIP;
 	if (t_failed(t))
 		return DEFT_FAIL;
 	return t_skipped(t) ? DEFT_SKIP : DEFT_PASS;
 }
 
-void deft_test_run(T *t, t_fn *fn, void *arg)
+void deft_test_report_start(T *t)
 {
-	T *outer = current;
+	if (t->start_reported)
+		return;
+	t->start_reported = true;
 	struct deft_test_info info = {t->id, t->parent ? t->parent->id : 0,
 	                              t->name, t->file, t->line};
 	deft_report_start(&info);
+}
+
+bool deft_test_run(T *t, t_fn *fn, void *arg)
+{
+	T *outer = current;
+	deft_test_report_start(t);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	t->thread = pthread_self();
 	current = t;
 	if (t->depth == 0)
 		deft_leak_before(t);
 	deft_call_stoppable(t, fn, arg);
+	deft_family_finish(t);
+	deft_ctx_cancel_test(t, "context canceled: the test is done and its "
+	                     "cleanups are running");
 	deft_cleanups_run_all(t);
+	if (t->depth == 0 && !t->is_main_cleanup && deft_run_timed_out())
+		deft_fail_at(t, NULL, 0, "deft: the run timed out (-timeout) "
+		             "while the test ran");
 	if (t->depth == 0)
 		deft_leak_after(t);
 	current = outer;
+	enum deft_result res = result_of(t);
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 
-	enum deft_result res = result_of(t);
 	if (res == DEFT_FAIL)
 		__atomic_add_fetch(&deft_failures, 1, __ATOMIC_RELAXED);
 	struct deft_test_end end = {res, DEFT_ENDED, NULL,
+	                            t->elapsed_before +
 	                            deft_seconds_since(&t->started)};
 	deft_report_end(t->id, &end);
+	return deft_test_retire(t);
 }
 
 static void call_top_level(T *t, void *arg)
@@ -145,13 +166,31 @@ static DEFT_NORETURN void stop_foreign_thread(T *t)
 	pthread_exit(NULL);
 }
 
+static bool is_ancestor(const T *a, const T *t)
+{
+	for (; t; t = t->parent)
+		if (t == a)
+			return true;
+	return false;
+}
+
 void deft_stop(T *t)
 {
-	if (!pthread_equal(t->thread, pthread_self()) ||
-	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE) ||
-	    current == NULL)
-		stop_foreign_thread(t);
 	T *cur = current;
+	if (cur && !is_ancestor(t, cur)) {
+		/* A test body stopping some other test: end the caller's
+		 * own test rather than the harness thread it runs on. */
+		deft_emit(t, NULL, 0, "t_fatal/t_skip/t_failnow called on "
+		          "test %s from test %s, which does not run it: the "
+		          "test is marked failed", t->name, cur->name);
+		deft_mark_failed(t);
+		deft_fail_at(cur, NULL, 0, "called t_fatal/t_skip/t_failnow "
+		             "on test %s, which it does not run", t->name);
+		t = cur;
+	}
+	if (cur == NULL || !pthread_equal(cur->thread, pthread_self()) ||
+	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE))
+		stop_foreign_thread(t);
 	if (cur != t) {
 		/* t is an ancestor of the running subtest: stop the subtest,
 		 * and t when control is back in it (see t_run). */
@@ -160,8 +199,9 @@ void deft_stop(T *t)
 		          "t_skip or t_failnow", t->name);
 		deft_mark_failed(cur);
 		for (T *p = cur->parent; p && p != t; p = p->parent)
-			p->stop_pending = true;
-		t->stop_pending = true;
+			__atomic_store_n(&p->stop_pending, true,
+			                 __ATOMIC_RELEASE);
+		__atomic_store_n(&t->stop_pending, true, __ATOMIC_RELEASE);
 		t = cur;
 	}
 	if (t->exit_to == NULL) {

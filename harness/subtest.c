@@ -147,7 +147,7 @@ static void rewrite_name(struct deft_buf *b, const char *name)
 }
 
 /* Go's matcher.unique(): parent/name, with #NN added for duplicates. */
-static char *unique_name(T *t, const char *subname)
+char *deft_subtest_name(T *t, const char *subname)
 {
 	if (t->subnames == NULL)
 		t->subnames = deft_xcalloc(1, sizeof(*t->subnames));
@@ -170,7 +170,8 @@ static char *unique_name(T *t, const char *subname)
 
 bool t_run(T *t, const char *name, t_fn *fn, void *arg)
 {
-	if (!pthread_equal(t->thread, pthread_self()) || t->finished ||
+	if (!pthread_equal(t->thread, pthread_self()) ||
+	    __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE) ||
 	    deft_current() != t) {
 		deft_fail_at(t, NULL, 0, "t_run(%s, \"%s\") called from a "
 		             "thread or a place that is not running %s's body",
@@ -190,17 +191,21 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg)
 	if (deft_opt.failfast &&
 	    __atomic_load_n(&deft_failures, __ATOMIC_RELAXED))
 		return true;
-	char *full = unique_name(t, name);
+	if (deft_run_interrupted())
+		return false;
+	char *full = deft_subtest_name(t, name);
 	if (!deft_selected(full)) {
 		free(full);
 		return true;
 	}
 	T *sub = deft_test_new(t, full);
 	free(full);
-	deft_test_run(sub, fn, arg);
-	bool ok = !t_failed(sub);
-	deft_test_free(sub);
-	if (t->stop_pending)
+	bool ok = true;
+	if (deft_test_spawn(sub, fn, arg)) {
+		ok = !t_failed(sub);
+		deft_test_free(sub);
+	}
+	if (__atomic_load_n(&t->stop_pending, __ATOMIC_ACQUIRE))
 		deft_stop(t);
 	return ok;
 }

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -59,9 +60,13 @@ struct child {
 	const struct deft_test_def *def;
 	int chan, out, err;             /* -1 once closed */
 	bool exited, done, live;
+	bool waiting;                   /* its test waits in t_parallel */
+	bool resumed;                   /* and was let go on */
+	size_t order;                   /* of starting */
 	int status;
 	enum stage stage;
 	enum deft_ending forced;        /* DEFT_ENDED unless stopped by us */
+	bool by_run_timeout;            /* forced by -timeout */
 	long timeout_ms;
 	int64_t deadline, next_step, drain_until;
 	struct deft_buf queue;          /* messages held when not live */
@@ -82,7 +87,9 @@ struct child {
 
 static struct child *children;
 static unsigned last_id;
+static size_t started;
 static const struct deft_supervisor_options *opts;
+static struct rlimit fd_limit;          /* the one tests get */
 
 static int64_t now_ns(void)
 {
@@ -392,6 +399,12 @@ static void take_message(struct child *c, const char *msg, size_t len)
 	if (len < sizeof(m))
 		return;
 	memcpy(&m, msg, sizeof(m));
+	if (m.type == DEFT_MSG_WAIT) {
+		/* Not a report: the scheduler's business (see resume). */
+		c->waiting = true;
+		c->deadline = 0;
+		return;
+	}
 	if (m.type == DEFT_MSG_OUTPUT && len >= sizeof(m) + sizeof(o)) {
 		memcpy(&o, msg + sizeof(m), sizeof(o));
 		ingest_output(c, o.id, o.stream, msg + sizeof(m) + sizeof(o),
@@ -549,15 +562,27 @@ static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
 	deft_format_duration(grace, sizeof(grace), opts->grace_ms);
 	*target = 0;
 	if (c->forced == DEFT_TIMED_OUT) {
+		struct deft_buf what = DEFT_BUF_INIT;
+		if (c->by_run_timeout) {
+			deft_format_duration(timeout, sizeof(timeout),
+			                     opts->run_timeout_ms);
+			deft_buf_printf(&what, "the run timed out after %s "
+			                "(-timeout) while the test ran", timeout);
+		} else {
+			deft_buf_printf(&what, "test timed out after %s",
+			                timeout);
+		}
 		deft_buf_printf(detail, "timed out after %s", timeout);
 		if (c->stage != KILLED) {
-			deft_buf_printf(why, "deft: test timed out after %s; "
-			                "it was asked to stop and ended within "
-			                "the %s grace period", timeout, grace);
+			deft_buf_printf(why, "deft: %s; it was asked to stop "
+			                "and ended within the %s grace period",
+			                what.data, grace);
+			deft_buf_free(&what);
 			return DEFT_TIMED_OUT;
 		}
-		deft_buf_printf(why, "deft: test timed out after %s, and was "
-		                "still running %s later: killed", timeout, grace);
+		deft_buf_printf(why, "deft: %s, and was still running %s "
+		                "later: killed", what.data, grace);
+		deft_buf_free(&what);
 		if (c->stacks.len) {
 			deft_buf_puts(why, "\nits threads were:\n");
 			deft_buf_add(why, c->stacks.data, c->stacks.len);
@@ -753,10 +778,12 @@ static void close_all_but(int keep[3])
 	}
 }
 
-static struct child *spawn(const struct deft_test_def *def, int sigfd)
+static struct child *spawn(const struct deft_test_def *def, int sigfd,
+                           int64_t run_deadline)
 {
 	struct child *c = deft_xcalloc(1, sizeof(*c));
 	c->def = def;
+	c->order = started++;
 	c->chan = c->out = c->err = -1;
 	c->live = opts->jobs <= 1;
 	c->timeout_ms = def->timeout_ms > 0 ? def->timeout_ms
@@ -775,6 +802,21 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd)
 		close(out[1]);
 		ok = false;
 	}
+	/* The test's own deadline: its timeout, or the run's if sooner. */
+	int64_t now = now_ns();
+	int64_t deadline = c->timeout_ms ? now + (int64_t)c->timeout_ms * 1000000
+	                                 : 0;
+	char what[64], d[32];
+	deft_format_duration(d, sizeof(d), c->timeout_ms);
+	snprintf(what, sizeof(what), "the test's timeout of %s", d);
+	if (run_deadline && (deadline == 0 || run_deadline < deadline)) {
+		deadline = run_deadline;
+		deft_format_duration(d, sizeof(d), opts->run_timeout_ms);
+		snprintf(what, sizeof(what), "-timeout %s", d);
+	}
+	double deadline_s = deadline ? (double)(deadline - now) / 1e9 : 0;
+	if (deadline && deadline_s <= 0)
+		deadline_s = 1e-9;
 	if (ok) {
 		fflush(NULL);
 		c->pid = fork();
@@ -804,7 +846,9 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd)
 		close(sv[0]);
 		close(out[0]);
 		close(err[0]);
-		deft_child_run(def, sv[1], out[1], err[1]);
+		setrlimit(RLIMIT_NOFILE, &fd_limit);
+		deft_child_run(def, sv[1], out[1], err[1], deadline_s,
+		               what);
 	}
 	setpgid(c->pid, c->pid);
 	close(sv[1]);
@@ -815,7 +859,6 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd)
 	c->err = err[0];
 	set_nonblocking(c->out);
 	set_nonblocking(c->err);
-	int64_t now = now_ns();
 	c->deadline = c->timeout_ms ? now + (int64_t)c->timeout_ms * 1000000
 	                            : 0;
 	c->next = children;
@@ -825,14 +868,30 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd)
 
 /* ---- stopping ---- */
 
-static void ask_to_stop(struct child *c, enum deft_ending why, int64_t now)
+/* Tells a test waiting in t_parallel that its turn came, or never will. */
+static void send_turn(struct child *c, unsigned char turn)
+{
+	c->waiting = false;
+	if (c->chan >= 0 && send(c->chan, &turn, 1,
+	                         MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
+		/* Gone already, or not reading: the rest is as for any
+		 * child that ends. */
+	}
+}
+
+/* Asks a child to stop: why is a timeout or an interrupt by signo. */
+static void ask_to_stop(struct child *c, enum deft_ending why, int signo,
+                        int64_t now)
 {
 	if (c->exited || c->stage != RUNNING)
 		return;
 	c->forced = why;
 	c->stage = STOPPING;
 	c->next_step = now + (int64_t)opts->grace_ms * 1000000;
-	kill(c->pid, DEFT_SIG_STOP);
+	if (c->waiting)
+		send_turn(c, DEFT_TURN_STOP);
+	union sigval v = {.sival_int = why == DEFT_INTERRUPTED ? signo : 0};
+	sigqueue(c->pid, DEFT_SIG_STOP, v);
 }
 
 /* Asks every thread of a hung child for its backtrace. */
@@ -867,7 +926,7 @@ static void step_deadlines(struct child *c, int64_t now)
 	if (c->exited)
 		return;
 	if (c->stage == RUNNING && c->deadline && now >= c->deadline)
-		ask_to_stop(c, DEFT_TIMED_OUT, now);
+		ask_to_stop(c, DEFT_TIMED_OUT, 0, now);
 	else if (c->stage == STOPPING && now >= c->next_step) {
 		if (c->forced == DEFT_TIMED_OUT)
 			request_stacks(c, now);
@@ -908,6 +967,49 @@ static size_t running(void)
 	for (struct child *c = children; c; c = c->next)
 		n++;
 	return n;
+}
+
+/* Children running sequential tests, and parallel ones let go on. */
+static void count_running(size_t *sequential, size_t *parallel)
+{
+	*sequential = *parallel = 0;
+	for (struct child *c = children; c; c = c->next)
+		if (c->resumed)
+			(*parallel)++;
+		else if (!c->waiting)
+			(*sequential)++;
+}
+
+/* The number of parallel tests that may run at once (-parallel). */
+static size_t parallel_limit(void)
+{
+	if (deft_opt.parallel > 0)
+		return (size_t)deft_opt.parallel;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
+
+/* Go's order: top-level tests that called t_parallel go on, oldest
+ * first, once every sequential one is done, at most -parallel at once.
+ * Their reports are held until each is done when several run. */
+static void resume(size_t parallel, int64_t now)
+{
+	size_t limit = parallel_limit();
+	while (parallel < limit) {
+		struct child *oldest = NULL;
+		for (struct child *c = children; c; c = c->next)
+			if (c->waiting && !c->exited &&
+			    (oldest == NULL || c->order < oldest->order))
+				oldest = c;
+		if (oldest == NULL)
+			return;
+		oldest->resumed = true;
+		oldest->live = oldest->live && limit == 1;
+		oldest->deadline = oldest->timeout_ms
+		        ? now + (int64_t)oldest->timeout_ms * 1000000 : 0;
+		send_turn(oldest, DEFT_TURN_GO);
+		parallel++;
+	}
 }
 
 /* Finishes and frees the children that are done; returns how many. */
@@ -974,11 +1076,20 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 			if (si.ssi_signo == SIGCHLD)
 				continue;
 			int64_t now = now_ns();
+			if (!*interrupted) {
+				char note[96];
+				snprintf(note, sizeof(note), "deft: interrupted "
+				         "by SIG%s: tests are asked to stop; a "
+				         "second one kills them\n",
+				         sigabbrev_np((int)si.ssi_signo));
+				deft_report_note(note);
+			}
 			for (struct child *c = children; c; c = c->next) {
 				if (*interrupted)
 					kill_child(c);
 				else
-					ask_to_stop(c, DEFT_INTERRUPTED, now);
+					ask_to_stop(c, DEFT_INTERRUPTED,
+					            (int)si.ssi_signo, now);
 			}
 			if (!*interrupted)
 				*interrupted = (int)si.ssi_signo;
@@ -1001,6 +1112,11 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Three descriptors a test process: tests waiting in t_parallel
+	 * can be many.  The tests themselves get the limit as it was. */
+	getrlimit(RLIMIT_NOFILE, &fd_limit);
+	struct rlimit raised = {fd_limit.rlim_max, fd_limit.rlim_max};
+	setrlimit(RLIMIT_NOFILE, &raised);
 	int64_t run_deadline = opt->run_timeout_ms
 	        ? now_ns() + (int64_t)opt->run_timeout_ms * 1000000 : 0;
 	int interrupted = 0;
@@ -1015,13 +1131,22 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 			snprintf(note, sizeof(note), "deft: the run timed out "
 			         "after %s (-timeout)\n", d);
 			deft_report_note(note);
-			for (struct child *c = children; c; c = c->next)
-				ask_to_stop(c, DEFT_TIMED_OUT, now);
+			for (struct child *c = children; c; c = c->next) {
+				c->by_run_timeout = c->stage == RUNNING;
+				ask_to_stop(c, DEFT_TIMED_OUT, 0, now);
+			}
 		}
 		bool stop = interrupted || run_timed_out ||
 		            (opt->failfast && deft_report_totals().failed);
-		while (!stop && next < n && running() < (size_t)opt->jobs)
-			spawn(schedule[next++], sigfd);
+		size_t sequential, parallel;
+		count_running(&sequential, &parallel);
+		while (!stop && next < n && sequential < (size_t)opt->jobs) {
+			if (spawn(schedule[next++], sigfd, run_deadline))
+				sequential++;
+		}
+		if (!interrupted && !run_timed_out && next >= n &&
+		    sequential == 0)
+			resume(parallel, now);
 		for (struct child *c = children; c; c = c->next)
 			step_deadlines(c, now);
 		if (collect(now) > 0)

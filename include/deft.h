@@ -214,6 +214,141 @@ void t_cleanup_run_now(T *t, t_handle h);
  */
 bool t_run(T *t, const char *name, t_fn *fn, void *arg);
 
+/*
+ * t_parallel() - run the rest of this test in parallel with others, as Go's
+ * t.Parallel does.
+ *
+ * The test pauses (-v prints "=== PAUSE name") and the t_run that started
+ * it returns in the parent.  It resumes ("=== CONT name") once the
+ * parent's body has returned, when one of the -parallel slots (default:
+ * the number of online CPUs) is free, and runs concurrently with its
+ * paused siblings.  The parent's cleanups run only after all of them have
+ * finished and run their own cleanups.  A top-level test that calls it
+ * resumes after the sequential top-level tests have run.  Calling it
+ * twice, after t_setenv/t_chdir, from a cleanup, in a group member or
+ * from a thread that does not run the test fails the test and stops it.
+ */
+void t_parallel(T *t);
+
+/* ------------------------------------------------------------------------
+ * Groups: errgroup for subtests
+ * ------------------------------------------------------------------------ */
+
+/* A group of parallel subtests that is cancelled by its first failure. */
+typedef struct t_group t_group;
+
+/*
+ * t_group_new() - make a group of subtests of t.
+ * RETURNS: the group, owned by t and valid until t is done.
+ */
+t_group *t_group_new(T *t);
+
+/*
+ * t_group_limit() - run at most n members at once; t_go waits for a free
+ * place.  n <= 0 means no limit.  Changing the limit while members run is
+ * a test failure, as errgroup's SetLimit panics.
+ */
+void t_group_limit(t_group *g, int n);
+
+/*
+ * t_go() - start fn(sub, arg) now, on a thread of its own, as a subtest of
+ * the group's test named "parent/name" (names as t_run gives them).
+ *
+ * The first member to fail cancels the group's context, and so every
+ * member's, with the cause "cancelled: subtest parent/name failed: msg".
+ * A member that fails after that, or ends without failing once the group
+ * is cancelled, stopped because of the cancellation: it is reported as
+ * skipped with that cause, not as a failure of its own.  Only the test's
+ * own body may call t_go; the test finishes after all its members.
+ */
+void t_go(t_group *g, const char *name, t_fn *fn, void *arg);
+
+/*
+ * t_wait() - wait until every member started so far has finished, then
+ * cancel the group's context ("context canceled: t_wait returned").
+ * RETURNS: true when no member failed.
+ */
+bool t_wait(t_group *g);
+
+/*
+ * t_group_cause() - the group's first failure, "subtest parent/name
+ * failed: file.c:12: message", or NULL while no member has failed.
+ * The string is owned by the group.
+ */
+const char *t_group_cause(t_group *g);
+
+/* ------------------------------------------------------------------------
+ * Contexts
+ *
+ * Each test has a context that is cancelled once, with a cause: when the
+ * run is interrupted (SIGINT, SIGTERM) or reaches its -timeout, when the
+ * parent test's context or the test's group is cancelled, and just before
+ * the test's cleanups run (cause "context canceled: the test is done and
+ * its cleanups are running"), so background work the test started can
+ * notice and stop.  Every t_ctx_* call is safe from any thread while the
+ * test lives.
+ * ------------------------------------------------------------------------ */
+
+typedef struct t_ctx t_ctx;
+/* A hook registered with t_after_cancel(). */
+typedef struct t_stop t_stop;
+
+/* t_context() - the test's context, valid until the test is done. */
+t_ctx *t_context(T *t);
+
+/* t_ctx_done() - whether c has been cancelled. */
+bool t_ctx_done(t_ctx *c);
+
+/*
+ * t_ctx_cause() - why c was cancelled, as Go's context.Cause.
+ * RETURNS: a message owned by c, or NULL while c is not cancelled.
+ */
+const char *t_ctx_cause(t_ctx *c);
+
+/*
+ * t_ctx_fd() - a file descriptor that becomes readable (at end of file)
+ * when c is cancelled and stays so, for poll/epoll sets.  It is
+ * close-on-exec and owned by c: do not close it.
+ * RETURNS: the descriptor, or -1 with errno set if none could be made.
+ */
+int t_ctx_fd(t_ctx *c);
+
+/*
+ * t_ctx_wait() - wait until c is cancelled, at most timeout_ms
+ * milliseconds (negative: no limit, 0: do not wait).
+ * RETURNS: true if c is cancelled.
+ */
+bool t_ctx_wait(t_ctx *c, int timeout_ms);
+
+/*
+ * t_sleep() - sleep ms milliseconds, or less if t's context is cancelled.
+ * RETURNS: true if the full time passed, false if cancelled.
+ */
+bool t_sleep(T *t, int ms);
+
+/*
+ * t_after_cancel() - run fn(arg) once, on a thread of its own, after c is
+ * cancelled (at once if it is already), as Go's context.AfterFunc.
+ * RETURNS: a stop handle for t_stop_call(), valid while c's test lives.
+ */
+t_stop *t_after_cancel(t_ctx *c, void (*fn)(void *), void *arg);
+
+/*
+ * t_stop_call() - keep a t_after_cancel hook from running.  It does not
+ * wait for a hook that has started.
+ * RETURNS: true if this call stopped the hook before it started; false if
+ * it had started already or was stopped before.
+ */
+bool t_stop_call(t_stop *s);
+
+/*
+ * t_deadline() - when the run's -timeout expires, as Go's t.Deadline.
+ * Stores the time, on CLOCK_MONOTONIC, in *when (if not NULL).
+ * RETURNS: false when the run has no timeout.
+ */
+struct timespec;
+bool t_deadline(T *t, struct timespec *when);
+
 /* ------------------------------------------------------------------------
  * Assertions
  *

@@ -7,8 +7,8 @@
  * subtest's result line is kept with its parent and printed, indented one
  * level, after the parent's own result line; logs are indented by depth.
  *
- * Open tests are kept in a list, newest first: in a sequential run the test
- * looked up is nearly always the newest, so no index is needed.
+ * Open tests are kept in a small hash table by id: a test with thousands
+ * of parallel subtests has them all open at once.
  */
 #include "report.h"
 #include "../harness/buf.h"
@@ -21,22 +21,56 @@ struct open_test {
 	struct open_test *parent;
 	char *name;
 	struct deft_buf out;          /* held back for the result line */
-	struct open_test *next;
+	struct open_test *next;       /* in its hash bucket */
 };
 
 struct console {
 	struct deft_reporter r;
 	bool verbose;
 	bool colour;
-	struct open_test *open;
+	struct open_test **buckets;   /* a power of two of them */
+	size_t nbuckets, nopen;
+	unsigned last;                /* the test -v printed a line of last */
 };
+
+static struct open_test **bucket(struct console *c, unsigned id)
+{
+	return &c->buckets[(id * 2654435761u) & (c->nbuckets - 1)];
+}
 
 static struct open_test *find(struct console *c, unsigned id)
 {
-	for (struct open_test *o = c->open; o; o = o->next)
+	if (c->nbuckets == 0)
+		return NULL;
+	for (struct open_test *o = *bucket(c, id); o; o = o->next)
 		if (o->id == id)
 			return o;
 	return NULL;
+}
+
+static void add_open(struct console *c, struct open_test *o)
+{
+	if (c->nopen + 1 > c->nbuckets) {
+		struct console bigger = *c;
+		bigger.nbuckets = c->nbuckets ? c->nbuckets * 4 : 16;
+		bigger.buckets = deft_xcalloc(bigger.nbuckets,
+		                              sizeof(*bigger.buckets));
+		for (size_t i = 0; i < c->nbuckets; i++)
+			while (c->buckets[i]) {
+				struct open_test *x = c->buckets[i];
+				c->buckets[i] = x->next;
+				struct open_test **b = bucket(&bigger, x->id);
+				x->next = *b;
+				*b = x;
+			}
+		free(c->buckets);
+		c->buckets = bigger.buckets;
+		c->nbuckets = bigger.nbuckets;
+	}
+	struct open_test **b = bucket(c, o->id);
+	o->next = *b;
+	*b = o;
+	c->nopen++;
 }
 
 static void console_note(struct deft_reporter *r, const char *text)
@@ -54,10 +88,10 @@ static void console_start(struct deft_reporter *r,
 	o->id = test->id;
 	o->parent = test->parent ? find(c, test->parent) : NULL;
 	o->name = deft_xstrdup(test->name);
-	o->next = c->open;
-	c->open = o;
+	add_open(c, o);
 	if (c->verbose)
 		printf("=== RUN   %s\n", test->name);
+	c->last = test->id;
 }
 
 static void console_pause(struct deft_reporter *r, unsigned id)
@@ -66,6 +100,7 @@ static void console_pause(struct deft_reporter *r, unsigned id)
 	struct open_test *o = find(c, id);
 	if (c->verbose && o)
 		printf("=== PAUSE %s\n", o->name);
+	c->last = id;
 }
 
 static void console_cont(struct deft_reporter *r, unsigned id)
@@ -74,6 +109,7 @@ static void console_cont(struct deft_reporter *r, unsigned id)
 	struct open_test *o = find(c, id);
 	if (c->verbose && o)
 		printf("=== CONT  %s\n", o->name);
+	c->last = id;
 }
 
 static void console_output(struct deft_reporter *r, unsigned id,
@@ -82,6 +118,12 @@ static void console_output(struct deft_reporter *r, unsigned id,
 {
 	struct console *c = (struct console *)r;
 	struct open_test *o = find(c, id);
+	if (c->verbose && o && c->last != id) {
+		/* As Go's -v: say whose output follows when it changes. */
+		if (c->last != 0)
+			printf("=== NAME  %s\n", o->name);
+		c->last = id;
+	}
 	if (c->verbose || o == NULL)
 		fwrite(text, 1, n, stdout);
 	else
@@ -116,9 +158,10 @@ static const char *result_colour(enum deft_result res)
 
 static void unlink_open(struct console *c, struct open_test *o)
 {
-	for (struct open_test **p = &c->open; *p; p = &(*p)->next)
+	for (struct open_test **p = bucket(c, o->id); *p; p = &(*p)->next)
 		if (*p == o) {
 			*p = o->next;
+			c->nopen--;
 			break;
 		}
 	deft_buf_free(&o->out);
@@ -148,8 +191,10 @@ static void console_end(struct deft_reporter *r, unsigned id,
 			fwrite(line.data, 1, line.len, stdout);
 		deft_buf_free(&line);
 	}
-	if (o->parent == NULL)
+	if (o->parent == NULL) {
 		fflush(stdout);
+		c->last = id;
+	}
 	unlink_open(c, o);
 }
 

@@ -79,6 +79,19 @@ static const struct golden cases[] = {
 	{"fixtures_in_process", "fixtures", {"-v", "-isolation=none"}},
 	{"leak_free", "leak_free", {"-count", "20"}},
 	{"echo_forgot_stop", "echo_forgot_stop", {0}},
+	{"parallel", "parallel", {"-v", "-isolation=none"}},
+	{"parallel_quiet", "parallel", {"-parallel", "1", "-isolation=none"}},
+	{"parallel_processes", "parallel", {"-v", "-skip", "interrupt"}},
+	{"group", "group", {0}},
+	{"parallel_after_setenv", "process_state", {"-v"}},
+	{"group_limit_verbose", "group", {"-v", "-run", "all_pass"}},
+	{"usage_bad_parallel", "parallel", {"-parallel", "0"}},
+	{"usage_bad_timeout", "parallel", {"-timeout", "10"}},
+	{"no_deadline", "parallel", {"-v", "-run", "deadline", "-timeout", "0"}},
+	{"timeout_cancels_in_process", "parallel",
+	 {"-v", "-run", "deadline", "-timeout", "50ms", "-isolation=none"}},
+	{"timeout_cancels", "parallel",
+	 {"-v", "-run", "deadline", "-timeout", "50ms"}},
 };
 
 static char *self_dir(void)

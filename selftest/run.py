@@ -162,6 +162,9 @@ def main():
         totals.suite(f"{v}: echo server example",
                      [os.path.join(build, "examples", "echo",
                                    "echo_test")], env)
+        totals.suite(f"{v}: shutdown example",
+                     [os.path.join(build, "examples", "shutdown",
+                                   "shutdown_test")], env)
         reports_check.check_reports(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))

@@ -1,0 +1,3 @@
+module deftbench
+
+go 1.19
