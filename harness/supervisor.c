@@ -547,7 +547,9 @@ static void pending_cleanups(struct deft_buf *b, const char *text, size_t n)
 {
 	if (n == 0)
 		return;
-	deft_buf_puts(b, "\ncleanups that did not run:\n");
+	if (b->len && b->data[b->len - 1] != '\n')
+		deft_buf_putc(b, '\n');
+	deft_buf_puts(b, "cleanups that did not run:\n");
 	deft_buf_indent(b, text, n, "  ");
 }
 

@@ -151,12 +151,22 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 		if (!seen)
 			addr2line(frames, n, frames[i].info.dli_fname);
 	}
+	bool below_test = false;
 	for (size_t i = 0; i < n; i++) {
 		struct frame *f = &frames[i];
-		deft_buf_printf(out, "%s#%-2zu ", indent, i);
 		const char *fn = f->function ? f->function
 		                 : f->found && f->info.dli_sname
 		                         ? f->info.dli_sname : NULL;
+		/* What called the test's body or its cleanups is deft's own
+		 * runner: the same in every report, so left out. */
+		below_test |= fn && (strcmp(fn, "deft_call_stoppable") == 0 ||
+		                     strcmp(fn, "deft_test_run") == 0);
+		if (below_test) {
+			free(f->function);
+			free(f->place);
+			continue;
+		}
+		deft_buf_printf(out, "%s#%-2zu ", indent, i);
 		deft_buf_puts(out, fn ? fn : "??");
 		if (f->place)
 			deft_buf_printf(out, " at %s", f->place);

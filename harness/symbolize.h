@@ -10,7 +10,8 @@
 #include "buf.h"
 
 /* Appends one line per frame, "#N function at file:line", each prefixed
- * by indent.  addrs[0] is where the thread was; the others are return
+ * by indent, down to the test's body: deft's runner below it is left
+ * out.  addrs[0] is where the thread was; the others are return
  * addresses. */
 void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
                     const char *indent);

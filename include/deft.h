@@ -7,6 +7,11 @@
  * of its subtests have finished, however they ended; t_defer() pushes a call
  * of any C function with its arguments captured at registration.
  *
+ * By default each top-level test runs in a process of its own, forked from
+ * the runner: a crash, a hang past its deadline, exit() or a kill fails
+ * that test alone, with the reason and a backtrace, and the run goes on
+ * (-isolation none runs everything in one process, for debuggers).
+ *
  * The header is organised in sections: tests and results, logging and
  * failure, cleanups, deferred calls, subtests, assertions, the runner.
  * Everything public is spelled t_*, T_* or TEST; anything spelled deft_* is
