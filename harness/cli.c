@@ -142,45 +142,15 @@ static int parse_shuffle(const char *value)
 	return 0;
 }
 
-/* Parses a Go duration: a sequence of numbers with units h, m, s, ms, us,
- * ns ("1m30s", "2.5s", "250ms"), or 0; rounds to milliseconds. */
+/* A Go duration ("1m30s", "2.5s", "250ms", or 0) in milliseconds; one
+ * that is not 0 is at least 1ms. */
 static bool parse_duration(const char *s, long *ms)
 {
-	static const struct {
-		const char *unit;
-		double ms;
-	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"ms", 1}, {"s", 1e3},
-	             {"m", 60e3}, {"h", 3600e3}};
-	if (strcmp(s, "0") == 0) {
-		*ms = 0;
-		return true;
-	}
-	double total = 0;
-	if (*s == '\0')
+	double seconds;
+	if (!deft_parse_duration(s, &seconds) || seconds > (double)LONG_MAX / 2e3)
 		return false;
-	while (*s) {
-		char *end;
-		errno = 0;
-		double v = strtod(s, &end);
-		if (end == s || errno || v < 0 || *s == '+' || *s == '-')
-			return false;
-		size_t best = 0, len = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
-			size_t n = strlen(units[i].unit);
-			if (strncmp(end, units[i].unit, n) == 0 && n > len) {
-				best = i;
-				len = n;
-			}
-		}
-		if (len == 0)
-			return false;
-		total += v * units[best].ms;
-		s = end + len;
-	}
-	if (total > (double)LONG_MAX / 2)
-		return false;
-	*ms = (long)(total + 0.5);
-	if (*ms == 0 && total > 0)
+	*ms = (long)(seconds * 1e3 + 0.5);
+	if (*ms == 0 && seconds > 0)
 		*ms = 1;
 	return true;
 }
