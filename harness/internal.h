@@ -216,6 +216,19 @@ bool deft_child_isolated(void);
 /* Top-level test t called t_parallel in its own process: tells the
  * supervisor and waits for its turn; stops t if the run ends first. */
 void deft_child_wait_turn(T *t);
+/* In a process forked from a test's (a death test's): closes the channel
+ * to the supervisor, so nothing in it reports there, even at exit(). */
+void deft_child_forget_channel(void);
+/* Gives each of the n signals its default action, and blocks none. */
+void deft_signals_default(const int *sigs, size_t n);
+
+/* ---- death.c ---- */
+
+/* Appends "SIGSEGV (Segmentation fault)", or "signal N". */
+void deft_describe_signal(struct deft_buf *b, int sig);
+/* In a death test's child, a test being stopped ends the child (and
+ * says so to the parent); elsewhere it does nothing. */
+void deft_death_child_stop(void);
 
 /* ---- group.c ---- */
 struct t_ctx *deft_group_ctx(struct t_group *g);

@@ -509,6 +509,66 @@ void deft_main_cleanup(const char *file, int line, const char *what,
                        t_fn *fn, void *arg);
 
 /* ------------------------------------------------------------------------
+ * Death tests
+ *
+ * Check that code ends its process as it should: exits with a status, or
+ * is killed by a signal (GoogleTest's EXPECT_EXIT and EXPECT_DEATH).
+ * fn(arg) runs in a process forked from the calling thread, which must be
+ * the thread that runs t.  In that process:
+ *
+ *   - stdout and stderr go to pipes; stdout is thrown away, stderr is
+ *     kept (its first 64 KiB) to match and to show in a failure;
+ *   - the handlers of the fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ *     SIGABRT, SIGSYS, SIGTRAP, SIGPIPE) are reset to the default, deft's
+ *     and a sanitizer's alike, so a crash is a death by that signal (a
+ *     sanitizer may still catch undefined behaviour before it crashes,
+ *     and exit with status 1);
+ *   - nothing reports to deft: no cleanup of the test runs there, and
+ *     when fn returns the process leaves with _exit; t_fatal, t_skip
+ *     or t_failnow in fn end the child too (their message is lost),
+ *     and t_error there does not fail the test.
+ *
+ * A child still alive after 10 seconds, or when the test's context is
+ * cancelled (its .timeout_ms passed, the run was interrupted), is killed
+ * with SIGKILL, and the check fails.  Each of these fails the test at the caller's file:line,
+ * and carries on, when the child does not end as expected: it exited
+ * with another status, was killed instead of exiting or the other way
+ * round, or fn returned; the message says what happened ("exited with
+ * status 0", "killed by SIGSEGV (Segmentation fault)", "returned
+ * normally") and shows the child's stderr, cut to 1 KiB.  The child is
+ * always waited for: it is neither a zombie nor a leak.  Forking a
+ * process with other threads running is as safe as fork() is: fn should
+ * not need a lock another thread may hold (malloc's, stdio's).
+ * RETURNS: true when the child ended as expected.
+ * ------------------------------------------------------------------------ */
+
+/* t_expect_exit(t, code, fn, arg) - fn(arg) calls exit(code) or _exit. */
+#define t_expect_exit(t, code, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 0, code, NULL, fn, arg)
+
+/* t_expect_signal(t, signo, fn, arg) - fn(arg) is killed by signo. */
+#define t_expect_signal(t, signo, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 1, signo, NULL, fn, arg)
+
+/*
+ * t_expect_exit_stderr(t, code, regex, fn, arg),
+ * t_expect_signal_stderr(t, signo, regex, fn, arg) - the same, and what
+ * the child wrote to stderr matches regex, a POSIX extended regular
+ * expression that may match anywhere in it; "^" and "$" match at the
+ * start and end of each line, as in grep.
+ * A regex that does not compile fails the test without running fn.
+ */
+#define t_expect_exit_stderr(t, code, regex, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 0, code, regex, fn, arg)
+#define t_expect_signal_stderr(t, signo, regex, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 1, signo, regex, fn, \
+	                  arg)
+
+bool deft_expect_death(T *t, const char *file, int line, const char *what,
+                       bool want_signal, int want, const char *regex,
+                       void (*fn)(void *), void *arg);
+
+/* ------------------------------------------------------------------------
  * Leak detection
  *
  * After a top-level test's cleanups have all run, and before its result
