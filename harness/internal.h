@@ -267,6 +267,17 @@ T *deft_parallel_ancestor(T *t);
  * t_main_cleanup (reported only if there were any).  Returns false when
  * one failed. */
 bool deft_main_cleanups_run(void);
+/* In a test's own process: drops, without running them, the cleanups
+ * inherited from the supervisor (TEST_MAIN's): they are its to run. */
+void deft_main_cleanups_forget(void);
+
+/* ---- test_main.c: the TEST_MAIN hook ---- */
+
+/* False, after saying where both are on stderr, when the program has
+ * two TEST_MAINs. */
+bool deft_main_hook_unique(void);
+/* The program's TEST_MAIN, or NULL. */
+int (*deft_main_hook(void))(t_m *m);
 
 /* ---- leak.c: what a top-level test left behind ---- */
 

@@ -621,6 +621,49 @@ void t_leak_ignore_thread_name(T *t, const char *name);
  */
 int t_main(int argc, char **argv);
 
+/* The run, as TEST_MAIN's hook sees it: opaque, for t_run_tests(). */
+typedef struct t_m t_m;
+
+/*
+ * TEST_MAIN(m) - define the program's main hook, as Go's TestMain:
+ *
+ *     TEST_MAIN(m)
+ *     {
+ *         setenv("APP_CONFIG", "test.conf", 1);   // set up
+ *         return t_run_tests(m);                  // run the tests
+ *     }
+ *
+ * t_main() calls it once, in the process that starts every test process
+ * (the supervisor) or runs every test (-isolation none), after the flags
+ * have been parsed (so -h, -list and usage errors never reach it) and
+ * before the first test: what it sets up (environment variables,
+ * temporary directories, servers, descriptors) every test inherits.
+ * What it registers with t_main_cleanup() is torn down once, last
+ * registered first, after the hook has returned, in that process.  The
+ * hook may decide not to run the tests at all.
+ *
+ * The program's exit status is what the hook returns, except that a 0
+ * becomes 1 when a main cleanup fails or a report cannot be written.
+ * A program has at most one TEST_MAIN: with two, t_main says where both
+ * are and returns 2 without running anything.
+ */
+#define TEST_MAIN(m_)                                                      \
+	static int deft_test_main_(t_m *m_);                               \
+	__attribute__((constructor)) static void deft_reg_test_main_(void) \
+	{                                                                  \
+		deft_register_main(deft_test_main_, __FILE__, __LINE__);   \
+	}                                                                  \
+	static int deft_test_main_(t_m *m_)
+void deft_register_main(int (*fn)(t_m *m), const char *file, int line);
+
+/*
+ * t_run_tests() - run the tests the command line selects, from a
+ * TEST_MAIN hook, and report them.  Call it at most once.
+ * RETURNS: 0 when every test passed, 1 when one failed, 128 + N when
+ * signal N interrupted the run; 2 if it was called before.
+ */
+int t_run_tests(t_m *m);
+
 /* ------------------------------------------------------------------------
  * Implementation details the macros above need.
  * ------------------------------------------------------------------------ */
