@@ -278,6 +278,13 @@ static void on_stop_request(int sig, siginfo_t *si, void *uc)
 		deft_ctx_interrupt(si->si_value.sival_int);
 }
 
+void deft_child_forget_channel(void)
+{
+	if (channel >= 0)
+		close(channel);
+	channel = -1;
+}
+
 bool deft_child_isolated(void)
 {
 	return channel >= 0;
@@ -345,17 +352,22 @@ static void install_handlers(void)
 	backtrace(warm, 1);
 }
 
+void deft_signals_default(const int *sigs, size_t n)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < n; i++)
+		sigaction(sigs[i], &dfl, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Undoes what the supervisor set up for itself: blocked signals. */
 static void reset_signals(void)
 {
 	static const int defaults[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE,
 	                               SIGHUP, SIGQUIT};
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(*defaults); i++)
-		sigaction(defaults[i], &dfl, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	deft_signals_default(defaults, sizeof(defaults) / sizeof(*defaults));
 }
 
 void deft_child_run(const struct deft_test_def *def, int chan, int out,
@@ -369,6 +381,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 	deft_ctx_after_fork();
 	deft_ctx_set_child_deadline(deadline_s, deadline_what);
 	deft_leak_forget_last_in_child();
+	deft_main_cleanups_forget();
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(DEFT_CHILD_SETUP_FAILED);
 	close(out);

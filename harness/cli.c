@@ -63,7 +63,7 @@ static const char usage_text[] =
 	"  -h, -help        print this help\n"
 	"\n"
 	"Exit status: 0 if every test passed, 1 if one failed, 2 for a usage "
-	"error.\n";
+	"error;\na program with a TEST_MAIN exits with what it returns.\n";
 
 struct flag_state {
 	const char *prog;
@@ -447,6 +447,39 @@ static void run_in_process(long timeout_ms, long grace_ms)
 	free(loop.order);
 }
 
+struct t_m {
+	struct flag_state *st;
+	bool ran;
+};
+
+int t_run_tests(t_m *m)
+{
+	if (m->ran) {
+		fprintf(stderr, "deft: t_run_tests called twice: the tests "
+		        "have run\n");
+		return 2;
+	}
+	m->ran = true;
+	struct flag_state *st = m->st;
+	int interrupted = 0;
+	if (st->isolated) {
+		size_t n;
+		const struct deft_test_def **tests = schedule(&n);
+		st->sup.failfast = deft_opt.failfast;
+		interrupted = deft_supervise(tests, n, &st->sup);
+		free(tests);
+	} else {
+		deft_ctx_set_timeout((double)st->sup.run_timeout_ms / 1000);
+		deft_ctx_install_signals();
+		run_in_process(st->sup.run_timeout_ms, st->sup.grace_ms);
+		if (deft_run_interrupted())
+			interrupted = deft_run_interrupted_by();
+	}
+	if (interrupted)
+		return 128 + interrupted;
+	return deft_report_totals().failed ? 1 : 0;
+}
+
 static bool use_colour(void)
 {
 	const char *term = getenv("TERM");
@@ -463,6 +496,8 @@ int t_main(int argc, char **argv)
 		        .grace_ms = 1000},
 	};
 	deft_opt = (struct deft_options){.count = 1};
+	if (!deft_main_hook_unique())
+		return 2;
 	if (parse_flags(&st, argv))
 		return 2;
 	if (st.help) {
@@ -503,26 +538,17 @@ int t_main(int argc, char **argv)
 		deft_report_note(note);
 	}
 	deft_parallel_set_limit(deft_opt.parallel);
-	int interrupted = 0;
-	if (st.isolated) {
-		size_t n;
-		const struct deft_test_def **tests = schedule(&n);
-		st.sup.failfast = deft_opt.failfast;
-		interrupted = deft_supervise(tests, n, &st.sup);
-		free(tests);
-	} else {
-		deft_ctx_set_timeout((double)st.sup.run_timeout_ms / 1000);
-		deft_ctx_install_signals();
-		run_in_process(st.sup.run_timeout_ms, st.sup.grace_ms);
-		if (deft_run_interrupted())
-			interrupted = deft_run_interrupted_by();
-	}
-	deft_main_cleanups_run();
+	struct t_m m = {&st, false};
+	int (*hook)(t_m *) = deft_main_hook();
+	int rc = hook ? hook(&m) : t_run_tests(&m);
+	bool cleaned = deft_main_cleanups_run();
 	bool written = deft_report_finish();
 	deft_premature_exit_mark(false);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);
-	if (interrupted)
-		return 128 + interrupted;
+	if (hook)
+		return rc == 0 && (!cleaned || !written) ? 1 : rc;
+	if (rc > 1)
+		return rc;      /* interrupted */
 	return deft_report_totals().failed || !written ? 1 : 0;
 }

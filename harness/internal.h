@@ -216,6 +216,19 @@ bool deft_child_isolated(void);
 /* Top-level test t called t_parallel in its own process: tells the
  * supervisor and waits for its turn; stops t if the run ends first. */
 void deft_child_wait_turn(T *t);
+/* In a process forked from a test's (a death test's): closes the channel
+ * to the supervisor, so nothing in it reports there, even at exit(). */
+void deft_child_forget_channel(void);
+/* Gives each of the n signals its default action, and blocks none. */
+void deft_signals_default(const int *sigs, size_t n);
+
+/* ---- death.c ---- */
+
+/* Appends "SIGSEGV (Segmentation fault)", or "signal N". */
+void deft_describe_signal(struct deft_buf *b, int sig);
+/* In a death test's child, a test being stopped ends the child (and
+ * says so to the parent); elsewhere it does nothing. */
+void deft_death_child_stop(void);
 
 /* ---- group.c ---- */
 struct t_ctx *deft_group_ctx(struct t_group *g);
@@ -254,6 +267,17 @@ T *deft_parallel_ancestor(T *t);
  * t_main_cleanup (reported only if there were any).  Returns false when
  * one failed. */
 bool deft_main_cleanups_run(void);
+/* In a test's own process: drops, without running them, the cleanups
+ * inherited from the supervisor (TEST_MAIN's): they are its to run. */
+void deft_main_cleanups_forget(void);
+
+/* ---- test_main.c: the TEST_MAIN hook ---- */
+
+/* False, after saying where both are on stderr, when the program has
+ * two TEST_MAINs. */
+bool deft_main_hook_unique(void);
+/* The program's TEST_MAIN, or NULL. */
+int (*deft_main_hook(void))(t_m *m);
 
 /* ---- leak.c: what a top-level test left behind ---- */
 

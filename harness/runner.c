@@ -176,6 +176,7 @@ static bool is_ancestor(const T *a, const T *t)
 
 void deft_stop(T *t)
 {
+	deft_death_child_stop();
 	T *cur = current;
 	if (cur && !is_ancestor(t, cur)) {
 		/* A test body stopping some other test: end the caller's

@@ -513,15 +513,6 @@ static void log_on(unsigned id, const char *text)
 	deft_buf_free(&b);
 }
 
-static void describe_signal(struct deft_buf *b, int sig)
-{
-	const char *abbrev = sigabbrev_np(sig);
-	if (abbrev)
-		deft_buf_printf(b, "SIG%s (%s)", abbrev, strsignal(sig));
-	else
-		deft_buf_printf(b, "signal %d", sig);
-}
-
 static const char *fault_kind(int sig, int code)
 {
 	if (sig == SIGSEGV && code == SEGV_MAPERR)
@@ -608,10 +599,10 @@ static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
 		if (sizeof(cr) + fbytes + cr.text_len > c->crash.len)
 			cr.nframes = cr.text_len = 0, fbytes = 0;
 		*target = cr.id;
-		describe_signal(detail, cr.signo);
+		deft_describe_signal(detail, cr.signo);
 		deft_buf_printf(why, "deft: test crashed%s: ", cr.in_cleanup
 		                ? " in a cleanup" : "");
-		describe_signal(why, cr.signo);
+		deft_describe_signal(why, cr.signo);
 		const char *kind = fault_kind(cr.signo, cr.code);
 		if (kind)
 			deft_buf_printf(why, ", %s", kind);
@@ -643,9 +634,9 @@ static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
 		return DEFT_CRASHED;
 	}
 	if (WIFSIGNALED(st)) {
-		describe_signal(detail, WTERMSIG(st));
+		deft_describe_signal(detail, WTERMSIG(st));
 		deft_buf_puts(why, "deft: test process killed by ");
-		describe_signal(why, WTERMSIG(st));
+		deft_describe_signal(why, WTERMSIG(st));
 		return DEFT_CRASHED;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == DEFT_CHILD_CHANNEL_LOST) {

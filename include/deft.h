@@ -514,6 +514,66 @@ void deft_main_cleanup(const char *file, int line, const char *what,
                        t_fn *fn, void *arg);
 
 /* ------------------------------------------------------------------------
+ * Death tests
+ *
+ * Check that code ends its process as it should: exits with a status, or
+ * is killed by a signal (GoogleTest's EXPECT_EXIT and EXPECT_DEATH).
+ * fn(arg) runs in a process forked from the calling thread, which must be
+ * the thread that runs t.  In that process:
+ *
+ *   - stdout and stderr go to pipes; stdout is thrown away, stderr is
+ *     kept (its first 64 KiB) to match and to show in a failure;
+ *   - the handlers of the fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ *     SIGABRT, SIGSYS, SIGTRAP, SIGPIPE) are reset to the default, deft's
+ *     and a sanitizer's alike, so a crash is a death by that signal (a
+ *     sanitizer may still catch undefined behaviour before it crashes,
+ *     and exit with status 1);
+ *   - nothing reports to deft: no cleanup of the test runs there, and
+ *     when fn returns the process leaves with _exit; t_fatal, t_skip
+ *     or t_failnow in fn end the child too (their message is lost),
+ *     and t_error there does not fail the test.
+ *
+ * A child still alive after 10 seconds, or when the test's context is
+ * cancelled (its .timeout_ms passed, the run was interrupted), is killed
+ * with SIGKILL, and the check fails.  Each of these fails the test at the caller's file:line,
+ * and carries on, when the child does not end as expected: it exited
+ * with another status, was killed instead of exiting or the other way
+ * round, or fn returned; the message says what happened ("exited with
+ * status 0", "killed by SIGSEGV (Segmentation fault)", "returned
+ * normally") and shows the child's stderr, cut to 1 KiB.  The child is
+ * always waited for: it is neither a zombie nor a leak.  Forking a
+ * process with other threads running is as safe as fork() is: fn should
+ * not need a lock another thread may hold (malloc's, stdio's).
+ * RETURNS: true when the child ended as expected.
+ * ------------------------------------------------------------------------ */
+
+/* t_expect_exit(t, code, fn, arg) - fn(arg) calls exit(code) or _exit. */
+#define t_expect_exit(t, code, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 0, code, NULL, fn, arg)
+
+/* t_expect_signal(t, signo, fn, arg) - fn(arg) is killed by signo. */
+#define t_expect_signal(t, signo, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 1, signo, NULL, fn, arg)
+
+/*
+ * t_expect_exit_stderr(t, code, regex, fn, arg),
+ * t_expect_signal_stderr(t, signo, regex, fn, arg) - the same, and what
+ * the child wrote to stderr matches regex, a POSIX extended regular
+ * expression that may match anywhere in it; "^" and "$" match at the
+ * start and end of each line, as in grep.
+ * A regex that does not compile fails the test without running fn.
+ */
+#define t_expect_exit_stderr(t, code, regex, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 0, code, regex, fn, arg)
+#define t_expect_signal_stderr(t, signo, regex, fn, arg) \
+	deft_expect_death(t, __FILE__, __LINE__, #fn, 1, signo, regex, fn, \
+	                  arg)
+
+bool deft_expect_death(T *t, const char *file, int line, const char *what,
+                       bool want_signal, int want, const char *regex,
+                       void (*fn)(void *), void *arg);
+
+/* ------------------------------------------------------------------------
  * Leak detection
  *
  * After a top-level test's cleanups have all run, and before its result
@@ -565,6 +625,49 @@ void t_leak_ignore_thread_name(T *t, const char *name);
  * main() of its own calls it instead.  Run the binary with -h for the flags.
  */
 int t_main(int argc, char **argv);
+
+/* The run, as TEST_MAIN's hook sees it: opaque, for t_run_tests(). */
+typedef struct t_m t_m;
+
+/*
+ * TEST_MAIN(m) - define the program's main hook, as Go's TestMain:
+ *
+ *     TEST_MAIN(m)
+ *     {
+ *         setenv("APP_CONFIG", "test.conf", 1);   // set up
+ *         return t_run_tests(m);                  // run the tests
+ *     }
+ *
+ * t_main() calls it once, in the process that starts every test process
+ * (the supervisor) or runs every test (-isolation none), after the flags
+ * have been parsed (so -h, -list and usage errors never reach it) and
+ * before the first test: what it sets up (environment variables,
+ * temporary directories, servers, descriptors) every test inherits.
+ * What it registers with t_main_cleanup() is torn down once, last
+ * registered first, after the hook has returned, in that process.  The
+ * hook may decide not to run the tests at all.
+ *
+ * The program's exit status is what the hook returns, except that a 0
+ * becomes 1 when a main cleanup fails or a report cannot be written.
+ * A program has at most one TEST_MAIN: with two, t_main says where both
+ * are and returns 2 without running anything.
+ */
+#define TEST_MAIN(m_)                                                      \
+	static int deft_test_main_(t_m *m_);                               \
+	__attribute__((constructor)) static void deft_reg_test_main_(void) \
+	{                                                                  \
+		deft_register_main(deft_test_main_, __FILE__, __LINE__);   \
+	}                                                                  \
+	static int deft_test_main_(t_m *m_)
+void deft_register_main(int (*fn)(t_m *m), const char *file, int line);
+
+/*
+ * t_run_tests() - run the tests the command line selects, from a
+ * TEST_MAIN hook, and report them.  Call it at most once.
+ * RETURNS: 0 when every test passed, 1 when one failed, 128 + N when
+ * signal N interrupted the run; 2 if it was called before.
+ */
+int t_run_tests(t_m *m);
 
 /* ------------------------------------------------------------------------
  * Implementation details the macros above need.

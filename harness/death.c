@@ -1,0 +1,312 @@
+/*
+ * death.c - death tests: t_expect_exit and t_expect_signal.
+ *
+ * The function under test runs in a process forked from the test's thread,
+ * with its stdout and stderr on pipes and a third pipe on which it says
+ * "I returned" if it does.  The parent reads all three and the child's
+ * pidfd in one poll loop, so neither a chatty child nor one that never
+ * ends can block it; past the deadline the child is killed.  The death
+ * child is not a test: it forgets deft's channel to the supervisor and
+ * deft's crash handlers (a crash must be a real signal death), and leaves
+ * only through _exit, so no cleanup, report or atexit hook of the test
+ * runs there.  The trade-off: what fn writes to stdout is read and
+ * dropped; only stderr is matched and shown.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	DEATH_TIMEOUT_MS = 10 * 1000,
+	STDERR_KEEP = 64 * 1024,        /* read further, but do not keep */
+	STDERR_SHOW = 1024,             /* in a failure message */
+	RETURNED_STATUS = 125,          /* _exit status after fn returned */
+};
+
+/* What the child says on its third pipe before it leaves by _exit. */
+static const char returned_byte = 'r', stopped_byte = 's';
+
+/* The write end of that pipe, in the death child; -1 elsewhere. */
+static int death_child_ret = -1;
+
+void deft_death_child_stop(void)
+{
+	if (death_child_ret < 0)
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	ssize_t n = write(death_child_ret, &stopped_byte, 1);
+	(void)n;
+	_exit(RETURNED_STATUS);
+}
+
+void deft_describe_signal(struct deft_buf *b, int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev)
+		deft_buf_printf(b, "SIG%s (%s)", abbrev, strsignal(sig));
+	else
+		deft_buf_printf(b, "signal %d", sig);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer asks this at exit: a death child that calls exit() leaves
+ * the whole run's memory behind, and that is not a leak of the test. */
+__attribute__((weak)) int __lsan_is_turned_off(void);
+__attribute__((weak)) int __lsan_is_turned_off(void)
+{
+	return death_child_ret >= 0;
+}
+#endif
+
+/* In the death child: undo what makes a process a test's, then run fn. */
+DEFT_NORETURN static void death_child(int out, int err, int ret,
+                                      void (*fn)(void *), void *arg)
+{
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
+	                            SIGSYS, SIGTRAP, SIGPIPE};
+	deft_signals_default(fatal, sizeof(fatal) / sizeof(*fatal));
+	deft_child_forget_channel();
+	death_child_ret = ret;
+	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+		_exit(127);
+	fn(arg);
+	fflush(stdout);
+	fflush(stderr);
+	ssize_t n = write(ret, &returned_byte, 1);
+	(void)n;
+	_exit(RETURNED_STATUS);
+}
+
+struct death_watch {
+	int out, err, ret, pidfd;
+	struct deft_buf stderr_text;
+	size_t stderr_dropped;
+	char returned;          /* returned_byte, stopped_byte or 0 */
+};
+
+/* Reads what is there on fd (non-blocking); false at end of file. */
+static bool drain_fd(struct death_watch *w, int fd)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN;
+		if (n == 0)
+			return false;
+		if (fd == w->ret) {
+			w->returned = buf[0];
+		} else if (fd == w->err) {
+			size_t keep = STDERR_KEEP - w->stderr_text.len;
+			if (keep > (size_t)n)
+				keep = (size_t)n;
+			deft_buf_add(&w->stderr_text, buf, keep);
+			w->stderr_dropped += (size_t)n - keep;
+		}
+	}
+}
+
+static long ms_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 +
+	       (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+enum watch_end { CHILD_ENDED, CHILD_TIMED_OUT, TEST_CANCELLED };
+
+/* Waits until the child ends, reading its pipes, at most until the
+ * deadline or until ctx_fd (-1: none) says the test's context is done. */
+static enum watch_end watch(struct death_watch *w, pid_t pid, int ctx_fd,
+                            int *status)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct pollfd p[5] = {{w->out, POLLIN, 0}, {w->err, POLLIN, 0},
+	                      {w->ret, POLLIN, 0}, {w->pidfd, POLLIN, 0},
+	                      {ctx_fd, POLLIN, 0}};
+	for (;;) {
+		pid_t done = waitpid(pid, status, WNOHANG);
+		if (done == pid || (done < 0 && errno != EINTR))
+			break;
+		long left = DEATH_TIMEOUT_MS - ms_since(&start);
+		if (left <= 0)
+			return CHILD_TIMED_OUT;
+		/* Without a pidfd, look at the child every 10ms. */
+		int wait_ms = w->pidfd < 0 && left > 10 ? 10 : (int)left;
+		if (poll(p, 5, wait_ms) < 0 && errno != EINTR)
+			break;
+		if (p[4].fd >= 0 && p[4].revents)
+			return TEST_CANCELLED;
+		for (int i = 0; i < 3; i++)
+			if (p[i].fd >= 0 && p[i].revents &&
+			    !drain_fd(w, p[i].fd))
+				p[i].fd = -1;
+	}
+	/* What the child wrote before it ended; a descendant that holds a
+	 * pipe open is not waited for. */
+	for (int i = 0; i < 3; i++)
+		if (p[i].fd >= 0)
+			drain_fd(w, p[i].fd);
+	return CHILD_ENDED;
+}
+
+/* Describes how the child ended, "exited with status 0". */
+static void describe_end(struct deft_buf *b, const struct death_watch *w,
+                         int status)
+{
+	if (w->returned == stopped_byte)
+		deft_buf_puts(b, "stopped by t_fatal, t_skip or t_failnow, "
+		              "whose message is lost in the child");
+	else if (w->returned)
+		deft_buf_puts(b, "returned normally");
+	else if (WIFEXITED(status))
+		deft_buf_printf(b, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status)) {
+		deft_buf_puts(b, "killed by ");
+		deft_describe_signal(b, WTERMSIG(status));
+	} else
+		deft_buf_printf(b, "ended with wait status %#x", status);
+}
+
+static void append_stderr(struct deft_buf *b, const struct death_watch *w)
+{
+	const struct deft_buf *e = &w->stderr_text;
+	if (e->len == 0) {
+		deft_buf_puts(b, "\nstderr: (empty)");
+		return;
+	}
+	size_t show = e->len;
+	if (show > STDERR_SHOW) {
+		const char *nl = memrchr(e->data, '\n', STDERR_SHOW);
+		show = nl ? (size_t)(nl - e->data) + 1 : STDERR_SHOW;
+	}
+	deft_buf_puts(b, "\nstderr:\n");
+	deft_buf_indent(b, e->data, show, "  ");
+	size_t more = e->len - show + w->stderr_dropped;
+	if (more)
+		deft_buf_printf(b, "%s  ... (%zu more bytes)",
+		                e->data[show - 1] == '\n' ? "" : "\n", more);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+bool deft_expect_death(T *t, const char *file, int line, const char *what,
+                       bool want_signal, int want, const char *regex,
+                       void (*fn)(void *), void *arg)
+{
+	const char *api = want_signal ? "t_expect_signal" : "t_expect_exit";
+	regex_t re;
+	if (regex) {
+		int rc = regcomp(&re, regex,
+		                 REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+		if (rc != 0) {
+			char msg[256];
+			regerror(rc, &re, msg, sizeof(msg));
+			deft_fail_at(t, file, line, "%s(%s): invalid regular "
+			             "expression \"%s\": %s", api, what, regex,
+			             msg);
+			return false;
+		}
+	}
+	int out[2], err[2], ret[2];
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(ret, O_CLOEXEC) < 0)
+		deft_fatal(t, file, line, "%s(%s): pipe: %s", api, what,
+		           strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		death_child(out[1], err[1], ret[1], fn, arg);
+	close(out[1]);
+	close(err[1]);
+	close(ret[1]);
+	struct death_watch w = {out[0], err[0], ret[0], -1, DEFT_BUF_INIT, 0,
+	                        0};
+	bool ok = false;
+	struct deft_buf msg = DEFT_BUF_INIT;
+	if (pid < 0) {
+		deft_buf_printf(&msg, "fork: %s", strerror(errno));
+		goto out;
+	}
+	w.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	fcntl(w.out, F_SETFL, O_NONBLOCK);
+	fcntl(w.err, F_SETFL, O_NONBLOCK);
+	fcntl(w.ret, F_SETFL, O_NONBLOCK);
+	/* Called from a cleanup, the context is already done: ignore it. */
+	t_ctx *ctx = t_context(t);
+	int ctx_fd = t_ctx_done(ctx) ? -1 : t_ctx_fd(ctx);
+	int status = 0;
+	enum watch_end end = watch(&w, pid, ctx_fd, &status);
+	if (end != CHILD_ENDED) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (end == CHILD_TIMED_OUT)
+			deft_buf_printf(&msg, "did not end within %ds: killed",
+			                DEATH_TIMEOUT_MS / 1000);
+		else
+			deft_buf_printf(&msg, "killed, as the test's context "
+			                "was cancelled: %s", t_ctx_cause(ctx));
+		append_stderr(&msg, &w);
+		goto out;
+	}
+	bool end_ok = !w.returned &&
+	              (want_signal ? WIFSIGNALED(status) &&
+	                                 WTERMSIG(status) == want
+	                           : WIFEXITED(status) &&
+	                                 WEXITSTATUS(status) == want);
+	deft_buf_putc(&w.stderr_text, '\0');
+	w.stderr_text.len--;
+	bool text_ok = !regex ||
+	               regexec(&re, w.stderr_text.data, 0, NULL, 0) == 0;
+	ok = end_ok && text_ok;
+	if (!ok) {
+		deft_buf_puts(&msg, "want ");
+		if (want_signal) {
+			deft_buf_puts(&msg, "killed by ");
+			deft_describe_signal(&msg, want);
+		} else {
+			deft_buf_printf(&msg, "exit with status %d", want);
+		}
+		if (regex)
+			deft_buf_printf(&msg, " and stderr matching \"%s\"",
+			                regex);
+		deft_buf_puts(&msg, ", got ");
+		describe_end(&msg, &w, status);
+		if (end_ok)
+			deft_buf_puts(&msg, " and stderr not matching");
+		append_stderr(&msg, &w);
+	}
+out:
+	if (msg.len)
+		deft_fail_at(t, file, line, "%s(%s): %s", api, what, msg.data);
+	if (regex)
+		regfree(&re);
+	close_fd(&w.out);
+	close_fd(&w.err);
+	close_fd(&w.ret);
+	close_fd(&w.pidfd);
+	deft_buf_free(&w.stderr_text);
+	deft_buf_free(&msg);
+	return ok;
+}
