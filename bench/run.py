@@ -202,6 +202,12 @@ def process_mode(trivial, n=2000):
         deft[jobs] = per_test_us(full, empty, n)
         print(f"  {f'deft -isolation process -jobs {jobs}':52} "
               f"{deft[jobs]:8.1f}  {deft[jobs] / bare:5.2f}x the floor")
+    # what the leak check in each test process costs (see README)
+    base = [trivial, "-isolation", "process", "-leaks=off"]
+    us = per_test_us(best_time(base + ["-run", select], runs=5),
+                     best_time(base + ["-run", "^$"], runs=5), n)
+    print(f"  {'deft -isolation process -jobs 1 -leaks=off':52} "
+          f"{us:8.1f}  {us / bare:5.2f}x the floor")
     print(f"  target: deft -jobs 1 at most 2x the floor: "
           f"{deft[1] / bare:.2f}x, "
           f"{'met' if deft[1] <= 2 * bare else 'missed'}")
@@ -252,6 +258,9 @@ def main():
     print(f"{n} trivial tests, in process: {full * 1e3:.1f} ms "
           f"(start-up {empty * 1e3:.1f} ms): {per_test:.0f} ns per test "
           f"(target: at most 1000 ns)")
+    off = best_time([trivial, *IN_PROCESS, "-leaks=off"])
+    print(f"  the same with -leaks=off: {(off - empty) / n * 1e9:.0f} ns "
+          f"per test (the rest is the leak check's snapshot)")
     verbose = best_time([trivial, *IN_PROCESS, "-v"])
     print(f"  the same with -v to /dev/null: "
           f"{(verbose - empty) / n * 1e9:.0f} ns per test")
