@@ -97,6 +97,12 @@ void deft_leak_forget_last(void)
 	pthread_mutex_unlock(&last_mu);
 }
 
+void deft_leak_start_runtime_threads(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, start_runtime_threads);
+}
+
 void deft_leak_forget_last_in_child(void)
 {
 	pthread_mutex_init(&last_mu, NULL);
@@ -107,8 +113,7 @@ void deft_leak_before(T *t)
 {
 	if (deft_opt.leaks == DEFT_LEAKS_OFF || t->is_main_cleanup)
 		return;
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, start_runtime_threads);
+	deft_leak_start_runtime_threads();
 	struct deft_leak *l = deft_xcalloc(1, sizeof(*l));
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_mutex_lock(&last_mu);

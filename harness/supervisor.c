@@ -21,12 +21,14 @@
 #include "internal.h"
 #include "protocol.h"
 #include "child.h"
+#include "leak_snapshot.h"
 #include "supervisor.h"
 #include "symbolize.h"
 #include "../reporters/report.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -1105,6 +1107,14 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Each test process warms up backtrace() before its first signal
+	 * (child.c): the first call loads libgcc_s.  Load it here, once,
+	 * and the test processes inherit it instead of each loading and
+	 * relocating it again (a third of a trivial test's cost). */
+	void *warm[1];
+	backtrace(warm, 1);
+	if (deft_opt.leaks != DEFT_LEAKS_OFF)
+		deft_leak_start_runtime_threads();
 	/* Three descriptors a test process: tests waiting in t_parallel
 	 * can be many.  The tests themselves get the limit as it was. */
 	getrlimit(RLIMIT_NOFILE, &fd_limit);
