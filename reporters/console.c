@@ -100,8 +100,10 @@ static void console_start(struct deft_reporter *r,
 	o->name = deft_xstrdup(test->name);
 	add_open(c, o);
 	end_line(c);
-	if (c->verbose)
+	if (c->verbose) {
 		printf("=== RUN   %s\n", test->name);
+		fflush(stdout);
+	}
 	c->last = test->id;
 }
 
@@ -140,6 +142,7 @@ static void console_output(struct deft_reporter *r, unsigned id,
 	}
 	if (c->verbose || o == NULL) {
 		fwrite(text, 1, n, stdout);
+		fflush(stdout);
 		if (n > 0)
 			c->midline = text[n - 1] != '\n';
 	} else {
