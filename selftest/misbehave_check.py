@@ -40,6 +40,11 @@ def expectations(variant):
     asan = variant == "asan"
     segv = CRASH.format("SEGV", "Segmentation fault", "address not mapped")
     null = UBSAN_EXIT.format("store to null pointer")
+    # UBSan writes to stderr itself, and what a test writes to its pipes
+    # is ordered against deft's events only roughly: the supervisor may
+    # read UBSan's line before the message that starts the subtest, and
+    # give it to the parent (see check_blame)
+    ubsan_exit = r"deft: test process exited with status 1 before the test"
     threads = r"its threads were:\n"
     thread = (r"^ +thread \d+ \(misbehave\){}(, waiting in \w+)?:\n"
               r"( +#.*\n)*? +#\d+ +{} at ")
@@ -117,7 +122,7 @@ def expectations(variant):
         ("subtest_crash/fine", "pass", []),
         ("subtest_crash/inner", "fail", []),
         ("subtest_crash/inner/deeper", "fail",
-         [r"about to crash\n(.*\n)*.*" + (null if asan else segv +
+         [r"about to crash\n(.*\n)*.*" + (ubsan_exit if asan else segv +
                                        r"(.*\n)*?" + FRAME.format("deeper"))]),
         ("cleanup_crash", "fail",
          [r"the test itself is done\n(.*\n)*.*" +
@@ -180,6 +185,12 @@ def check_blame(totals, name, variant, events):
         "subtest_crash") and crash.search(text)]
     totals.check(f"{name}: a crash in a subtest is blamed on it alone",
                  blamed == ["subtest_crash/inner/deeper"], f"{blamed}")
+    if variant == "asan":
+        tree = output.get("subtest_crash/inner", "") + output.get(
+            "subtest_crash/inner/deeper", "")
+        totals.check(f"{name}: UBSan's report is on the crashed subtest or "
+                     f"its parent", "runtime error: store to null pointer"
+                     in tree, tree[-3000:])
     spam = output.get("output_spam", "")
     totals.check(f"{name}: 100 MB of output is cut at 4 MiB, quickly",
                  4 << 20 <= len(spam) < (4 << 20) + 4096 and
