@@ -309,6 +309,64 @@ static void on_output(struct child *c, const char *p, size_t len)
 	}
 }
 
+/* The first line of /proc/<pid>/task/<tid>/<what>, or "". */
+static void read_task_file(const struct child *c, int tid, const char *what,
+                           char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", c->pid, tid, what);
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Says where in the kernel thread tid sleeps, if it does. */
+static void describe_wait(struct child *c, int tid)
+{
+	char wchan[64];
+	read_task_file(c, tid, "wchan", wchan, sizeof(wchan));
+	if (wchan[0] && strcmp(wchan, "0") != 0)
+		deft_buf_printf(&c->stacks, ", waiting in %s", wchan);
+}
+
+/* Names, from /proc, the threads that sent no backtrace before the child
+ * is killed: a sanitizer (TSan) may hold signals until a thread calls into
+ * it, which a spinning or deadlocked thread never does. */
+static void note_silent_thread(struct child *c, int tid)
+{
+	char seen[32], comm[32];
+	snprintf(seen, sizeof(seen), "thread %d (", tid);
+	if (c->stacks.len && strstr(c->stacks.data, seen))
+		return;
+	read_task_file(c, tid, "comm", comm, sizeof(comm));
+	deft_buf_printf(&c->stacks, "thread %d (%s)", tid, comm);
+	describe_wait(c, tid);
+	deft_buf_puts(&c->stacks, ": no backtrace, it did not answer "
+	              "deft's signal\n");
+}
+
+/* Calls fn for each thread of the child. */
+static void for_each_thread(struct child *c,
+                            void (*fn)(struct child *c, int tid))
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", c->pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		int tid = atoi(e->d_name);
+		if (tid > 0)
+			fn(c, tid);
+	}
+	if (d)
+		closedir(d);
+}
+
 static void on_stack(struct child *c, const char *p, size_t len)
 {
 	struct deft_msg_stack s;
@@ -318,21 +376,12 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	if (sizeof(s) + (size_t)s.nframes * sizeof(uint64_t) > len)
 		return;
 	s.comm[sizeof(s.comm) - 1] = '\0';
-	char path[64], wchan[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", c->pid, s.tid);
-	FILE *f = fopen(path, "r");
-	if (f) {
-		if (!fgets(wchan, sizeof(wchan), f))
-			wchan[0] = '\0';
-		fclose(f);
-	}
 	deft_buf_printf(&c->stacks, "thread %d (%s)", s.tid, s.comm);
 	unsigned id = global_id(c, s.id);
 	for (size_t i = 0; id && i < c->nopen; i++)
 		if (c->open[i].id == id)
 			deft_buf_puts(&c->stacks, ", running the test");
-	if (wchan[0] && strcmp(wchan, "0") != 0)
-		deft_buf_printf(&c->stacks, ", waiting in %s", wchan);
+	describe_wait(c, s.tid);
 	deft_buf_puts(&c->stacks, ":\n");
 	uint64_t *frames = deft_xmalloc(s.nframes * sizeof(*frames) + 1);
 	memcpy(frames, p + sizeof(s), s.nframes * sizeof(*frames));
@@ -890,19 +939,14 @@ static void ask_to_stop(struct child *c, enum deft_ending why, int signo,
 }
 
 /* Asks every thread of a hung child for its backtrace. */
+static void request_stack(struct child *c, int tid)
+{
+	syscall(SYS_tgkill, c->pid, tid, DEFT_SIG_STACK);
+}
+
 static void request_stacks(struct child *c, int64_t now)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", c->pid);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		int tid = atoi(e->d_name);
-		if (tid > 0)
-			syscall(SYS_tgkill, c->pid, tid, DEFT_SIG_STACK);
-	}
-	if (d)
-		closedir(d);
+	for_each_thread(c, request_stack);
 	c->stage = DUMPING;
 	c->next_step = now + (int64_t)STACKS_MS * 1000000;
 }
@@ -928,6 +972,7 @@ static void step_deadlines(struct child *c, int64_t now)
 		else
 			kill_child(c);
 	} else if (c->stage == DUMPING && now >= c->next_step) {
+		for_each_thread(c, note_silent_thread);
 		kill_child(c);
 	}
 }

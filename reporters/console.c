@@ -31,7 +31,17 @@ struct console {
 	struct open_test **buckets;   /* a power of two of them */
 	size_t nbuckets, nopen;
 	unsigned last;                /* the test -v printed a line of last */
+	bool midline;                 /* output so far ends without '\n' */
 };
+
+/* Ends a line a test's output left open, so deft's own lines start on
+ * a line of their own. */
+static void end_line(struct console *c)
+{
+	if (c->midline)
+		putchar('\n');
+	c->midline = false;
+}
 
 static struct open_test **bucket(struct console *c, unsigned id)
 {
@@ -75,7 +85,7 @@ static void add_open(struct console *c, struct open_test *o)
 
 static void console_note(struct deft_reporter *r, const char *text)
 {
-	(void)r;
+	end_line((struct console *)r);
 	fputs(text, stdout);
 	fflush(stdout);
 }
@@ -89,8 +99,11 @@ static void console_start(struct deft_reporter *r,
 	o->parent = test->parent ? find(c, test->parent) : NULL;
 	o->name = deft_xstrdup(test->name);
 	add_open(c, o);
-	if (c->verbose)
+	end_line(c);
+	if (c->verbose) {
 		printf("=== RUN   %s\n", test->name);
+		fflush(stdout);
+	}
 	c->last = test->id;
 }
 
@@ -98,6 +111,7 @@ static void console_pause(struct deft_reporter *r, unsigned id)
 {
 	struct console *c = (struct console *)r;
 	struct open_test *o = find(c, id);
+	end_line(c);
 	if (c->verbose && o)
 		printf("=== PAUSE %s\n", o->name);
 	c->last = id;
@@ -107,6 +121,7 @@ static void console_cont(struct deft_reporter *r, unsigned id)
 {
 	struct console *c = (struct console *)r;
 	struct open_test *o = find(c, id);
+	end_line(c);
 	if (c->verbose && o)
 		printf("=== CONT  %s\n", o->name);
 	c->last = id;
@@ -120,14 +135,19 @@ static void console_output(struct deft_reporter *r, unsigned id,
 	struct open_test *o = find(c, id);
 	if (c->verbose && o && c->last != id) {
 		/* As Go's -v: say whose output follows when it changes. */
+		end_line(c);
 		if (c->last != 0)
 			printf("=== NAME  %s\n", o->name);
 		c->last = id;
 	}
-	if (c->verbose || o == NULL)
+	if (c->verbose || o == NULL) {
 		fwrite(text, 1, n, stdout);
-	else
+		fflush(stdout);
+		if (n > 0)
+			c->midline = text[n - 1] != '\n';
+	} else {
 		deft_buf_add(&o->out, text, n);
+	}
 }
 
 static const char *result_word(enum deft_result res)
@@ -184,6 +204,9 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		                result_word(res), c->colour ? "\033[0m" : "",
 		                o->name, end->elapsed);
 		deft_buf_add(&line, o->out.data, o->out.len);
+		if (line.data[line.len - 1] != '\n')
+			deft_buf_putc(&line, '\n');
+		end_line(c);
 		if (o->parent)
 			deft_buf_indent(&o->parent->out, line.data, line.len,
 			                "    ");
@@ -201,7 +224,7 @@ static void console_end(struct deft_reporter *r, unsigned id,
 static bool console_finish(struct deft_reporter *r,
                            const struct deft_totals *tot)
 {
-	(void)r;
+	end_line((struct console *)r);
 	if (tot->passed + tot->failed + tot->skipped == 0)
 		puts("deft: warning: no tests to run");
 	puts(tot->failed ? "FAIL" : "PASS");

@@ -101,6 +101,11 @@ static const struct golden cases[] = {
 	 {"-v", "-run", "deadline", "-timeout", "50ms", "-isolation=none"}},
 	{"timeout_cancels", "parallel",
 	 {"-v", "-run", "deadline", "-timeout", "50ms"}},
+	/* the endings of misbehave's tests that show no backtrace or address
+	 * and that no sanitizer changes; misbehave_check.py checks the rest */
+	{"misbehave_endings", "misbehave",
+	 {"-v", "-run", "^(fine_first|underscore_exit|killed|close_all_fds|"
+	  "close_stdout_stderr|fine_last)$"}},
 };
 
 static char *self_dir(void)

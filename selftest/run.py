@@ -8,7 +8,8 @@ suites.  Then it checks what a user's build depends on: that the code
 blocks of README.md compile, and that `ninja install` gives a tree a
 program can build against with pkg-config.  reports_check.py checks the
 -json, -junit and -tap reports, sharding and the Meson and CMake examples
-with the tools that read them.  The last line is the sum:
+with the tools that read them; misbehave_check.py that crashing, hanging
+and flooding tests are blamed right, and interrupts.  The last line is the sum:
 "N passed, N failed, N skipped".
 """
 import os
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 
+import misbehave_check
 import reports_check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -166,6 +168,7 @@ def main():
                      [os.path.join(build, "examples", "shutdown",
                                    "shutdown_test")], env)
         reports_check.check_reports(totals, v, build)
+        misbehave_check.check_misbehave(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))
     check_readme(totals, "gcc")

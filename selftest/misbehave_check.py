@@ -1,0 +1,277 @@
+"""Checks that misbehaving tests are blamed right; run.py calls
+check_misbehave() for each variant.
+
+selftest/progs/misbehave runs once with -json and -junit: each test that
+crashes, exits, hangs, closes deft's descriptors, forks without end or
+floods its output must fail (or pass) with the right reason, on the
+innermost test that ran, while the well-behaved tests between them pass.
+Its -json stream must parse line by line, its JUnit file validate and name
+the crashed tests as errors, and its exit status be 1.  Then a test is
+interrupted with SIGINT, once and twice.
+
+Sanitizers change how some crashes end: UBSan (in the asan variant)
+catches the null store and the division by zero first and exits with
+status 1, and LeakSanitizer turns exit(0) into exit(1); TSan holds deft's
+backtrace signal, so the threads of a hung test come without backtraces.
+The expectations say so per variant; each is still one that can fail.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from reports_check import xmllint
+
+ARGS = ["-grace", "200ms", "-skip", "^sleeps$"]
+CRASH = r"deft: test crashed: SIG{} \({}\), {} at address 0x[0-9a-f]+\n"
+FRAME = r"^ +#\d+ +{} at .*misbehave\.c:\d+\n"
+UBSAN_EXIT = (r"runtime error: {}(.*\n)*.*deft: test process exited with "
+              r"status 1 "
+              r"before the test finished")
+
+
+def expectations(variant):
+    """(test, action, [regular expressions its own output must match])."""
+    asan = variant == "asan"
+    segv = CRASH.format("SEGV", "Segmentation fault", "address not mapped")
+    null = UBSAN_EXIT.format("store to null pointer")
+    # UBSan writes to stderr itself, and what a test writes to its pipes
+    # is ordered against deft's events only roughly: the supervisor may
+    # read UBSan's line before the messages that start the subtests, and
+    # give it to an ancestor (see check_blame), or show it before a line
+    # the test logged earlier
+    ubsan_exit = r"deft: test process exited with status 1 before the test"
+    threads = r"its threads were:\n"
+    thread = (r"^ +thread \d+ \(misbehave\){}(, waiting in \w+)?:\n"
+              r"( +#.*\n)*? +#\d+ +{} at ")
+    if variant == "tsan":
+        loop = deadlock = [threads, r"thread \d+ \(misbehave\).*: no "
+                           r"backtrace, it did not answer deft's signal"]
+    else:
+        loop = [threads, thread.format(", running the test",
+                                       "infinite_loop")]
+        deadlock = [threads, thread.format(", running the test", "deadlock"),
+                    thread.format("", "take_b_then_a")]
+    # TSan lets deft's handler report some overflows; others, hit in its
+    # own code, kill the process with the same signal
+    overflow = [segv + r" +backtrace:\n +#0 +recurse at ",
+                r"( +#\d+ +recurse at .*\n){20}"]
+    if variant == "tsan":
+        overflow = [r"(" + overflow[0] + r"|deft: test process killed by "
+                    r"SIGSEGV \(Segmentation fault\)\n)"]
+    timed_out = (r"deft: test timed out after 300ms, and was still running "
+                 r"200ms later: killed\n")
+    return [
+        ("fine_first", "pass", []),
+        ("segv", "fail", [null] if asan else [segv + r"(.*\n)*?" +
+                                            FRAME.format("segv")]),
+        ("fine_after_segv", "pass", []),
+        ("sigbus", "fail", [CRASH.format("BUS", "Bus error",
+                                         "nonexistent physical address"),
+                            FRAME.format("sigbus")]),
+        ("sigfpe", "fail", [UBSAN_EXIT.format("division by zero")] if asan
+         else [CRASH.format("FPE", "Floating point exception",
+                            "integer divide by zero"),
+               FRAME.format("sigfpe")]),
+        ("sigill", "fail", [CRASH.format("ILL", "Illegal instruction",
+                                         "illegal operand"),
+                            FRAME.format("sigill")]),
+        ("fine_after_sigill", "pass", []),
+        ("abort_call", "fail", [r"deft: test crashed: SIGABRT \(Aborted\)"
+                                r"\n +backtrace:\n", FRAME.format(
+                                    "abort_call")]),
+        ("failed_assert", "fail", [r"Assertion `zero == 1' failed\.\n(.*\n)*"
+                                   r" +deft: test crashed: SIGABRT",
+                                   FRAME.format("failed_assert")]),
+        ("stack_overflow", "fail", overflow),
+        ("fine_after_stack_overflow", "pass", []),
+        ("exit_zero", "fail",
+         [r"LeakSanitizer(.*\n)*.*deft: test called exit\(1\)" if asan
+          else r"deft: test called exit\(0\)\n",
+          r"cleanups that did not run:\n +never_runs \(misbehave\.c:\d+, "
+          r"test exit_zero\)"]),
+        ("underscore_exit", "fail", [r"deft: test process exited with status "
+                                     r"3 before the test finished"]),
+        ("killed", "fail", [r"deft: test process killed by SIGKILL"]),
+        ("fine_after_killed", "pass", []),
+        ("infinite_loop", "fail", [timed_out] + loop),
+        ("deadlock", "fail", [timed_out] + deadlock),
+        ("fine_after_deadlock", "pass", []),
+        ("close_all_fds", "fail", [r"deft: the test closed or replaced deft's"
+                                   r" event socket, so its results after "
+                                   r"that were lost"]),
+        ("close_stdout_stderr", "pass", [r"logged after closing fds 1 and 2"]),
+        ("fine_after_close", "pass", []),
+        ("fork_bomb", "fail", [r"deft: the test left processes running, now "
+                               r"killed: pid \d+ \(misbehave\)(, pid \d+ "
+                               r"\(misbehave\))*\n"]),
+        ("fine_after_fork_bomb", "pass", []),
+        ("output_spam", "pass", [r"^x{1000}", r"deft: output limit of 4 MiB "
+                                 r"reached; the rest of this test's output "
+                                 r"is dropped\n",
+                                 r"deft: 100663296 bytes of output were "
+                                 r"dropped after the first 4 MiB\n"]),
+        ("bad_bytes", "pass", ["(invalid \ufffd\ufffd utf-8, a NUL \x00 here, "
+                               "no newline(.|\n)*){2}"]),
+        ("fine_after_bad_bytes", "pass", []),
+        ("subtest_crash", "fail", []),
+        ("subtest_crash/fine", "pass", []),
+        ("subtest_crash/inner", "fail", []),
+        ("subtest_crash/inner/deeper", "fail",
+         [r"about to crash\n(.*\n)*.*" + (ubsan_exit if asan else segv +
+                                       r"(.*\n)*?" + FRAME.format("deeper"))]),
+        ("cleanup_crash", "fail",
+         [r"the test itself is done\n"] +
+         ([r"runtime error: store to null pointer", ubsan_exit] if asan else
+          [r"the test itself is done\n(.*\n)*.*deft: test crashed in a "
+           r"cleanup: SIGSEGV(.*\n)*?" + FRAME.format("crash_cleanup")])),
+        ("fine_last", "pass", []),
+    ]
+
+
+def check_misbehave(totals, variant, build):
+    exe = os.path.join(build, "selftest", "progs", "misbehave")
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = os.path.join(tmp, "report.xml")
+        start = time.monotonic()
+        proc = subprocess.run([exe, "-json", "-junit", xml, *ARGS],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        took = time.monotonic() - start
+        name = f"{variant}: misbehave"
+        totals.check(f"{name}: exit status 1 in under 15s",
+                     proc.returncode == 1 and took < 15,
+                     f"status {proc.returncode}, {took:.1f}s\n"
+                     f"{proc.stderr[-3000:]}")
+        events, bad = [], []
+        for line in proc.stdout.splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError as e:
+                bad.append(f"{e}: {line[:200]!r}")
+        totals.check(f"{name}: -json parses line by line", not bad,
+                     "\n".join(bad[:5]))
+        check_blame(totals, name, variant, events)
+        check_junit(totals, name, xml, events)
+        check_interrupt(totals, variant, exe, tmp)
+    proc = subprocess.run([exe, "-v", "-run", "^bad_bytes$"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    totals.check(f"{variant}: misbehave: output with no newline at its end "
+                 f"does not swallow the result line", re.search(
+                     rb"no newline\n--- PASS: bad_bytes ", proc.stdout),
+                 proc.stdout.decode("utf-8", "replace"))
+
+
+def check_blame(totals, name, variant, events):
+    output, action, elapsed = {}, {}, {}
+    for e in events:
+        test = e.get("Test")
+        if e["Action"] == "output" and test:
+            output[test] = output.get(test, "") + e["Output"]
+        elif e["Action"] in ("pass", "fail", "skip") and test:
+            action[test] = e["Action"]
+            elapsed[test] = e.get("Elapsed", 0)
+    expected = expectations(variant)
+    totals.check(f"{name}: the tests reported are the tests expected",
+                 sorted(action) == sorted(t for t, _, _ in expected),
+                 f"{sorted(action)}")
+    for test, want, patterns in expected:
+        got = output.get(test, "")
+        missing = [p for p in patterns if not re.search(p, got, re.M)]
+        totals.check(f"{name}: {test} {want}s, for its own reason",
+                     action.get(test) == want and not missing,
+                     f"{action.get(test)}, missing {missing} in:\n"
+                     f"{got[-4000:]}")
+    # only the innermost subtest carries the crash; its ancestors say
+    # "deft: test crashed" and no more
+    crash = re.compile(r"deft: test (crashed:|process exited)")
+    blamed = [t for t, text in output.items() if t.startswith(
+        "subtest_crash") and crash.search(text)]
+    totals.check(f"{name}: a crash in a subtest is blamed on it alone",
+                 blamed == ["subtest_crash/inner/deeper"], f"{blamed}")
+    if variant == "asan":
+        tree = "".join(text for t, text in output.items()
+                       if t.startswith("subtest_crash"))
+        totals.check(f"{name}: UBSan's report is on the crashed subtest or "
+                     f"an ancestor", "runtime error: store to null pointer"
+                     in tree, tree[-3000:])
+    spam = output.get("output_spam", "")
+    totals.check(f"{name}: 100 MB of output is cut at 4 MiB, quickly",
+                 4 << 20 <= len(spam) < (4 << 20) + 4096 and
+                 elapsed.get("output_spam", 99) < 5,
+                 f"{len(spam)} bytes, {elapsed.get('output_spam')}s")
+
+
+def check_junit(totals, name, xml, events):
+    ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd")
+    totals.check(f"{name}: JUnit valid against Jenkins' schema", ok,
+                 err[-3000:])
+    if not ok:
+        return
+    errors = {c.get("name") for c in ET.parse(xml).getroot().iter("testcase")
+              if c.find("error") is not None}
+    want = {"segv", "sigbus", "sigfpe", "sigill", "abort_call",
+            "failed_assert", "stack_overflow", "exit_zero", "underscore_exit",
+            "killed", "close_all_fds", "subtest_crash/inner/deeper",
+            "cleanup_crash"}
+    totals.check(f"{name}: JUnit names the crashed tests as errors",
+                 want <= errors, f"missing {sorted(want - errors)}")
+
+
+def run_interrupted(exe, xml, signals):
+    """Runs the sleeping test, sends SIGINT when it runs, and again after
+    0.1s if signals is 2; returns (status, stdout, seconds after the
+    first)."""
+    proc = subprocess.Popen([exe, "-v", "-run", "^sleeps$", "-grace", "1s",
+                             "-junit", xml], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    watchdog = threading.Timer(20, proc.kill)
+    watchdog.start()
+    out = b""
+    while b"sleeping" not in out:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        out += line
+    start = time.monotonic()
+    for i in range(signals):
+        if i:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+    try:
+        rest, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rest, _ = proc.communicate()
+    watchdog.cancel()
+    return proc.returncode, (out + rest).decode("utf-8", "replace"), \
+        time.monotonic() - start
+
+
+def check_interrupt(totals, variant, exe, tmp):
+    for signals, how, verdict, fast in (
+            (1, "SIGINT", r"deft: the run was interrupted and the test did "
+             r"not stop in time: killed", False),
+            (2, "a second SIGINT", r"deft: the run was interrupted", True)):
+        xml = os.path.join(tmp, f"interrupt{signals}.xml")
+        status, out, took = run_interrupted(exe, xml, signals)
+        name = f"{variant}: misbehave: {how}"
+        totals.check(f"{name}: exit status 130, the test reported "
+                     f"interrupted", status == 130 and re.search(
+                         verdict, out) and "--- FAIL: sleeps" in out,
+                     f"status {status}\n{out[-3000:]}")
+        # -grace 1s: a second SIGINT must not wait for it
+        totals.check(f"{name}: ends {'at once' if fast else 'after -grace'}",
+                     took < 0.7 if fast else 0.9 < took < 5, f"{took:.1f}s")
+        ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
+            if os.path.exists(xml) else (False, "no JUnit file")
+        cases = [] if not ok else [
+            c for c in ET.parse(xml).getroot().iter("testcase")
+            if c.get("name") == "sleeps" and "interrupted" in
+            ET.tostring(c, encoding="unicode")]
+        totals.check(f"{name}: JUnit complete, valid, names the test "
+                     f"interrupted", ok and len(cases) == 1, err[-2000:])

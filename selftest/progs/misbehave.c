@@ -1,0 +1,264 @@
+/*
+ * misbehave.c - tests that crash, exit, hang, deadlock, close deft's file
+ * descriptors, fork without end or flood their output, each between
+ * well-behaved tests that must pass all the same.  isolation_test.c runs
+ * it and checks that each is blamed on the right test for the right reason;
+ * reports_check.py checks its -junit and -json reports and interrupts it.
+ */
+#define _GNU_SOURCE
+#include <deft.h>
+
+#include <assert.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int zero;
+
+/* A test that behaves, between each two that do not. */
+#define FINE(name)                                                        \
+	TEST(name)                                                        \
+	{                                                                 \
+		T_EXPECT_EQ(t, zero, 0);                                  \
+	}
+
+FINE(fine_first)
+
+TEST(segv)
+{
+	volatile int *p = (volatile int *)(uintptr_t)zero;
+	*p = 1;
+}
+
+FINE(fine_after_segv)
+
+TEST(sigbus)
+{
+	FILE *f = tmpfile();
+	T_ASSERT_NOT_NULL(t, f);
+	long page = sysconf(_SC_PAGESIZE);
+	T_ASSERT_EQ(t, ftruncate(fileno(f), page), 0);
+	volatile char *m = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED,
+	                        fileno(f), 0);
+	T_ASSERT_PTR_NE(t, (void *)m, MAP_FAILED);
+	T_ASSERT_EQ(t, ftruncate(fileno(f), 0), 0);
+	t_log(t, "read %d", m[0]);
+}
+
+TEST(sigfpe)
+{
+	volatile int one = 1;   /* or 1 / zero becomes a comparison */
+	t_log(t, "quotient %d", one / zero);
+}
+
+TEST(sigill)
+{
+	__builtin_trap();
+}
+
+FINE(fine_after_sigill)
+
+TEST(abort_call)
+{
+	abort();
+}
+
+TEST(failed_assert)
+{
+	assert(zero == 1);
+}
+
+static int recurse(int n)
+{
+	volatile char frame[512];
+	frame[0] = (char)n;
+	if (zero < 0)           /* never: only for -Winfinite-recursion */
+		return n;
+	return recurse(n + 1) + frame[0];
+}
+
+TEST(stack_overflow)
+{
+	t_log(t, "%d", recurse(0));
+}
+
+FINE(fine_after_stack_overflow)
+
+static void never_runs(T *t, void *arg)
+{
+	t_log(t, "%s", (const char *)arg);
+}
+
+TEST(exit_zero)
+{
+	t_cleanup(t, never_runs, "not printed");
+	exit(0);
+}
+
+TEST(underscore_exit)
+{
+	_exit(3);
+}
+
+TEST(killed)
+{
+	raise(SIGKILL);
+}
+
+FINE(fine_after_killed)
+
+TEST(infinite_loop, .timeout_ms = 300)
+{
+	for (;;)
+		zero = 0;
+}
+
+static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t both_locked;
+
+static void *take_b_then_a(void *arg)
+{
+	pthread_mutex_lock(&lock_b);
+	pthread_barrier_wait(&both_locked);
+	pthread_mutex_lock(&lock_a);
+	return arg;
+}
+
+TEST(deadlock, .timeout_ms = 300)
+{
+	pthread_t th;
+	pthread_barrier_init(&both_locked, NULL, 2);
+	T_ASSERT_EQ(t, pthread_create(&th, NULL, take_b_then_a, NULL), 0);
+	pthread_mutex_lock(&lock_a);
+	pthread_barrier_wait(&both_locked);
+	pthread_mutex_lock(&lock_b);
+	pthread_join(th, NULL);
+}
+
+FINE(fine_after_deadlock)
+
+TEST(close_all_fds)
+{
+	for (int fd = 3; fd < 4096; fd++)
+		close(fd);
+	t_log(t, "this is lost with deft's socket");
+}
+
+TEST(close_stdout_stderr)
+{
+	close(1);
+	close(2);
+	printf("to a closed stdout\n");
+	fprintf(stderr, "to a closed stderr\n");
+	t_log(t, "logged after closing fds 1 and 2");
+}
+
+FINE(fine_after_close)
+
+TEST(fork_bomb)
+{
+	/* RLIMIT_NPROC counts the user's threads: the machine's, from
+	 * /proc/loadavg, are at least as many, plus room for the bomb. */
+	int threads = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+	T_ASSERT_NOT_NULL(t, f);
+	T_EXPECT_EQ(t, fscanf(f, "%*s %*s %*s %*d/%d", &threads), 1);
+	fclose(f);
+	struct rlimit lim;
+	getrlimit(RLIMIT_NPROC, &lim);
+	if (lim.rlim_cur == RLIM_INFINITY ||
+	    lim.rlim_cur > (rlim_t)threads + 16)
+		lim.rlim_cur = (rlim_t)threads + 16;
+	T_ASSERT_EQ(t, setrlimit(RLIMIT_NPROC, &lim), 0);
+	/* Each process forks again: at most 2^5 of them, bounded also for
+	 * root, whom RLIMIT_NPROC does not bind. */
+	pid_t test = getpid();
+	for (int i = 0; i < 5; i++)
+		if (fork() < 0)
+			break;
+	while (getpid() != test)
+		pause();
+}
+
+FINE(fine_after_fork_bomb)
+
+TEST(output_spam)
+{
+	enum { CHUNK = 1 << 20 };
+	static char buf[CHUNK];
+	memset(buf, 'x', sizeof(buf));
+	buf[CHUNK - 1] = '\n';
+	for (int i = 0; i < 100; i++)
+		if (write(1, buf, sizeof(buf)) < 0)
+			break;
+}
+
+TEST(bad_bytes)
+{
+	static const char bytes[] = "invalid \xff\xfe utf-8, a NUL \0 here, "
+	                            "no newline";
+	fwrite(bytes, 1, sizeof(bytes) - 1, stdout);
+	fflush(stdout);
+	fwrite(bytes, 1, sizeof(bytes) - 1, stderr);
+}
+
+FINE(fine_after_bad_bytes)
+
+static void deeper(T *t, void *arg)
+{
+	t_log(t, "about to crash");
+	*(volatile int *)(uintptr_t)zero = *(int *)arg;
+}
+
+static void fine_sub(T *t, void *arg)
+{
+	T_EXPECT_PTR_EQ(t, arg, NULL);
+}
+
+static void inner(T *t, void *arg)
+{
+	t_run(t, "deeper", deeper, arg);
+}
+
+TEST(subtest_crash)
+{
+	static int one = 1;
+	t_run(t, "fine", fine_sub, NULL);
+	t_run(t, "inner", inner, &one);
+}
+
+static void crash_cleanup(T *t, void *arg)
+{
+	(void)t;
+	*(volatile int *)(uintptr_t)zero = *(int *)arg;
+}
+
+TEST(cleanup_crash)
+{
+	static int one = 1;
+	t_cleanup(t, crash_cleanup, &one);
+	t_log(t, "the test itself is done");
+}
+
+FINE(fine_last)
+
+/* Run only by the interrupt check: -run '^sleeps$'. */
+TEST(sleeps)
+{
+	/* Deaf to deft's request to stop: only SIGKILL ends it early. */
+	t_log(t, "sleeping");
+	time_t end = time(NULL) + 30;
+	while (time(NULL) < end) {
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+}
