@@ -347,9 +347,7 @@ static void install_handlers(void)
 	sigaction(DEFT_SIG_STOP, &sp, NULL);
 	atexit(on_exit_call);
 	/* backtrace() loads libgcc on first use, which is not safe in a
-	 * signal handler: use it once now. */
-	void *warm[1];
-	backtrace(warm, 1);
+	 * signal handler: the supervisor used it once before forking. */
 }
 
 void deft_signals_default(const int *sigs, size_t n)
