@@ -152,28 +152,48 @@ static size_t list_numbers(int dirfd, int **out)
 	return n;
 }
 
-/* From /proc/self/status: how many descriptor numbers the process can
- * have open, the size of its descriptor table (FDSize, which only grows,
- * and may be above RLIMIT_NOFILE if the limit was lowered), and how many
- * threads it has (-1 if unknown). */
-static size_t read_status(long *threads)
+/* What one read of /proc/self/status tells. */
+struct status {
+	size_t fdsize;          /* size of the descriptor table */
+	long threads;           /* -1 if unknown */
+	long umask;             /* -1 if unknown (before Linux 4.7) */
+};
+
+static const char *status_field(const char *buf, const char *name)
+{
+	const char *f = strstr(buf, name);
+	return f ? f + strlen(name) : NULL;
+}
+
+/* From /proc/self/status: the size of the descriptor table (FDSize, which
+ * only grows, and may be above RLIMIT_NOFILE if the limit was lowered),
+ * how many threads the process has, and its umask. */
+static struct status read_status(void)
 {
 	char buf[4096];
 	int fd = cached_open(&cache.status, "/proc/self/status", 0);
 	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
-	const char *f = NULL, *th = NULL;
+	const char *f = NULL, *th = NULL, *um = NULL;
 	if (n > 0) {
 		buf[n] = '\0';
-		f = strstr(buf, "\nFDSize:");
-		th = strstr(buf, "\nThreads:");
+		f = status_field(buf, "\nFDSize:");
+		th = status_field(buf, "\nThreads:");
+		um = status_field(buf, "\nUmask:");
 	}
-	*threads = th ? strtol(th + 9, NULL, 10) : -1;
-	if (f)
-		return strtoul(f + 8, NULL, 10);
+	struct status st = {
+		.threads = th ? strtol(th, NULL, 10) : -1,
+		.umask = um ? strtol(um, NULL, 8) : -1,
+	};
+	if (f) {
+		st.fdsize = strtoul(f, NULL, 10);
+		return st;
+	}
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
-		return (size_t)rl.rlim_cur;
-	return 65536;
+		st.fdsize = (size_t)rl.rlim_cur;
+	else
+		st.fdsize = 65536;
+	return st;
 }
 
 /* fstat without the sanitizers' interceptors: the snapshot only looks,
@@ -190,9 +210,8 @@ static int observe_fd(int fd, struct stat *st)
 
 /* Open descriptors are found with one poll(), which marks the others
  * POLLNVAL: listing /proc/self/fd costs ten times more. */
-static void snap_fds(struct snapshot *s, long *threads)
+static void snap_fds(struct snapshot *s, size_t size)
 {
-	size_t size = read_status(threads);
 	if (size > cache.npoll) {
 		free(cache.poll);
 		cache.poll = reallocarray(NULL, size, sizeof(*cache.poll));
@@ -273,12 +292,14 @@ static void snap_env(struct snapshot *s)
 }
 
 /* The threads of hint, if the process has as many threads as hint and
- * all of hint's are alive: then they are the same set.  Cheaper than
- * listing /proc/self/task. */
+ * all of hint's are alive: then they are the same set.  One signal 0 a
+ * thread is cheaper than listing /proc/self/task for a few threads only:
+ * a system call each, against two and the listing. */
 static bool same_threads(struct snapshot *s, const struct snapshot *hint,
                          long threads)
 {
-	if (hint == NULL || threads < 0 || (size_t)threads != hint->ntids)
+	if (hint == NULL || threads < 0 || (size_t)threads != hint->ntids ||
+	    hint->ntids > 2)
 		return false;
 	pid_t pid = getpid();
 	for (size_t i = 0; i < hint->ntids; i++)
@@ -294,17 +315,21 @@ static bool same_threads(struct snapshot *s, const struct snapshot *hint,
 
 void deft_snapshot_take(struct snapshot *s, const struct snapshot *hint)
 {
-	long threads;
-	snap_fds(s, &threads);
-	if (!same_threads(s, hint, threads))
+	struct status st = read_status();
+	snap_fds(s, st.fdsize);
+	if (!same_threads(s, hint, st.threads))
 		s->ntids = list_numbers(cached_open(&cache.task_dir,
 		                                    "/proc/self/task",
 		                                    O_DIRECTORY), &s->tids);
 	snap_children(s);
 	snap_env(s);
 	s->cwd = getcwd(NULL, 0);
-	s->umask = umask(0);
-	umask(s->umask);
+	if (st.umask >= 0) {
+		s->umask = (mode_t)st.umask;
+	} else {
+		s->umask = umask(0);
+		umask(s->umask);
+	}
 }
 
 void deft_snapshot_free(struct snapshot *s)
