@@ -8,7 +8,7 @@
                   leak check's share
   process mode    per-test overhead of 2000 trivial tests each in a
                   forked process (-isolation process, with -jobs 1,
-                  -jobs 2, -leaks=off and LD_BIND_NOW=1), next to the
+                  -jobs 2 and -leaks=off), next to the
                   floor,
                   bench/fork_floor.c (bare fork+_exit+waitpid, and with
                   deft's socketpair and pipes), and to the same 2000 tests with Criterion and
@@ -210,14 +210,6 @@ def process_mode(trivial, n=2000):
     us = per_test_us(best_time(base + ["-run", select], runs=5),
                      best_time(base + ["-run", "^$"], runs=5), n)
     print(f"  {'deft -isolation process -jobs 1 -leaks=off':52} "
-          f"{us:8.1f}  {us / bare:5.2f}x the floor")
-    # what lazy binding costs: each test process resolves and writes the
-    # GOT entries of the functions the supervisor never called
-    env = dict(os.environ, LD_BIND_NOW="1")
-    base = [trivial, "-isolation", "process"]
-    us = per_test_us(best_time(base + ["-run", select], runs=5, env=env),
-                     best_time(base + ["-run", "^$"], runs=5, env=env), n)
-    print(f"  {'deft -isolation process -jobs 1, LD_BIND_NOW=1':52} "
           f"{us:8.1f}  {us / bare:5.2f}x the floor")
     print(f"  target: deft -jobs 1 at most 2x the floor: "
           f"{deft[1] / bare:.2f}x, "
