@@ -210,6 +210,31 @@ static uintptr_t interrupted_pc(const void *ucontext)
 #endif
 }
 
+static uintptr_t interrupted_sp(const void *ucontext)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)((const ucontext_t *)ucontext)
+		->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.sp;
+#else
+	(void)ucontext;
+	return 0;
+#endif
+}
+
+/* Whether a SIGSEGV is a stack overflow: the faulting address is just
+ * below the stack pointer (a call or a push into the guard page, or a
+ * large frame's probe), where a wild pointer is unlikely to land. */
+static bool is_stack_overflow(int sig, const siginfo_t *si,
+                              const void *ucontext)
+{
+	uintptr_t sp = interrupted_sp(ucontext);
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	return sig == SIGSEGV && si->si_code == SEGV_MAPERR && sp &&
+	       addr < sp + 4096 && sp - addr < ((uintptr_t)64 << 10);
+}
+
 /* The backtrace of the interrupted code: the handler's own frames, up to
  * the signal trampoline, are left out when the interrupted pc is known. */
 static uint32_t frames_of(uint64_t *out, const void *ucontext)
@@ -246,6 +271,7 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 		.nframes = frames_of(frames, uc),
 		.addr = (uint64_t)(uintptr_t)si->si_addr,
 		.in_cleanup = t && t->in_cleanup, .text_len = (uint32_t)text.len,
+		.stack_overflow = is_stack_overflow(sig, si, uc),
 	};
 	send_parts(DEFT_MSG_CRASH, &c, sizeof(c), frames,
 	           c.nframes * sizeof(*frames), text.p, text.len);

@@ -78,6 +78,7 @@ struct deft_msg_crash {
 	uint64_t addr;          /* si_addr */
 	uint32_t in_cleanup;    /* crashed inside a cleanup */
 	uint32_t text_len;      /* cleanups that will not run, one a line */
+	uint32_t stack_overflow; /* SIGSEGV next to the stack pointer */
 };
 
 /* Sent from an atexit handler when a test calls exit(). */

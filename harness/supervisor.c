@@ -654,7 +654,8 @@ static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
 		deft_buf_printf(why, "deft: test crashed%s: ", cr.in_cleanup
 		                ? " in a cleanup" : "");
 		deft_describe_signal(why, cr.signo);
-		const char *kind = fault_kind(cr.signo, cr.code);
+		const char *kind = cr.stack_overflow ? "stack overflow" :
+			fault_kind(cr.signo, cr.code);
 		if (kind)
 			deft_buf_printf(why, ", %s", kind);
 		if (cr.signo == SIGSEGV || cr.signo == SIGBUS ||

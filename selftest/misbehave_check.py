@@ -59,7 +59,8 @@ def expectations(variant):
                     thread.format("", "take_b_then_a")]
     # TSan lets deft's handler report some overflows; others, hit in its
     # own code, kill the process with the same signal
-    overflow = [segv + r" +backtrace:\n +#0 +recurse at ",
+    overflow = [CRASH.format("SEGV", "Segmentation fault", "stack overflow") +
+                r" +backtrace:\n +#0 +recurse at ",
                 r"( +#\d+ +recurse at .*\n){20}"]
     if variant == "tsan":
         overflow = [r"(" + overflow[0] + r"|deft: test process killed by "
