@@ -21,10 +21,12 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -36,18 +38,57 @@ enum { MAX_FRAMES = 64, TEXT_MAX = 2048, OUTPUT_CHUNK = 60000 };
 static int channel = -1;
 static volatile sig_atomic_t channel_lost;
 
+/* The write ends of the stdout and stderr pipes, kept out of the test's
+ * way (it may redirect fds 1 and 2), and the counts of what the
+ * supervisor has read from them (protocol.h). */
+static int pipe_fd[2] = {-1, -1};
+static struct deft_out_counter *counter;
+
+/* How many bytes were written to each pipe so far: what the supervisor
+ * has read plus what is still in the pipe, taken while the supervisor
+ * was not reading.  Async-signal-safe. */
+static void bytes_written(uint64_t written[2])
+{
+	written[0] = written[1] = DEFT_WRITTEN_UNKNOWN;
+	if (counter == NULL || pipe_fd[0] < 0 || pipe_fd[1] < 0)
+		return;
+	for (int tries = 0; tries < 1000; tries++) {
+		uint64_t seq = __atomic_load_n(&counter->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) {
+			sched_yield();
+			continue;
+		}
+		int unread[2];
+		if (ioctl(pipe_fd[0], FIONREAD, &unread[0]) != 0 ||
+		    ioctl(pipe_fd[1], FIONREAD, &unread[1]) != 0)
+			return;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		uint64_t read[2] = {
+			__atomic_load_n(&counter->read[0], __ATOMIC_RELAXED),
+			__atomic_load_n(&counter->read[1], __ATOMIC_RELAXED),
+		};
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&counter->seq, __ATOMIC_RELAXED) != seq)
+			continue;
+		for (int i = 0; i < 2; i++)
+			written[i] = read[i] + (uint64_t)unread[i];
+		return;
+	}
+}
+
 /* Sends one message: header, a fixed part and up to two variable parts. */
 static bool send_parts(uint16_t type, const void *head, size_t hlen,
                        const void *a, size_t alen, const void *b, size_t blen)
 {
 	if (channel < 0 || channel_lost)
 		return false;
+	int saved = errno;
 	struct deft_msg m = {DEFT_PROTOCOL_VERSION, type,
-	                     (uint32_t)(hlen + alen + blen)};
+	                     (uint32_t)(hlen + alen + blen), {0, 0}};
+	bytes_written(m.written);
 	struct iovec iov[4] = {{&m, sizeof(m)}, {(void *)head, hlen},
 	                       {(void *)a, alen}, {(void *)b, blen}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 4};
-	int saved = errno;
 	for (;;) {
 		if (sendmsg(channel, &mh, MSG_NOSIGNAL) >= 0)
 			break;
@@ -61,9 +102,8 @@ static bool send_parts(uint16_t type, const void *head, size_t hlen,
 	return !channel_lost;
 }
 
-/* Pushes what the test wrote with stdio before the event that follows, so
- * the supervisor, which drains the pipes before each event, keeps the
- * order. */
+/* Pushes what the test wrote with stdio into the pipes before the event
+ * that follows, so that it counts as written before it. */
 static void flush_stdio(void)
 {
 	fflush(stdout);
@@ -394,8 +434,20 @@ static void reset_signals(void)
 	deft_signals_default(defaults, sizeof(defaults) / sizeof(*defaults));
 }
 
+/* Moves fd above the ones tests use, close-on-exec; -1 if it cannot. */
+static int move_high(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 256);
+	if (high < 0)
+		return -1;
+	close(fd);
+	deft_leak_ignore_own_fd(high);
+	return high;
+}
+
 void deft_child_run(const struct deft_test_def *def, int chan, int out,
-                    int err, double deadline_s, const char *deadline_what)
+                    int err, struct deft_out_counter *out_counter,
+                    double deadline_s, const char *deadline_what)
 {
 	setpgid(0, 0);
 	reset_signals();
@@ -408,15 +460,19 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 	deft_main_cleanups_forget();
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(DEFT_CHILD_SETUP_FAILED);
-	close(out);
-	close(err);
 	/* Out of the way of the fds a test opens and closes. */
-	channel = fcntl(chan, F_DUPFD_CLOEXEC, 256);
-	if (channel < 0)
+	pipe_fd[0] = move_high(out);
+	pipe_fd[1] = move_high(err);
+	if (pipe_fd[0] < 0)
+		close(out);
+	if (pipe_fd[1] < 0)
+		close(err);
+	counter = out_counter;
+	channel = move_high(chan);
+	if (channel < 0) {
 		channel = chan;
-	else
-		close(chan);
-	deft_leak_ignore_own_fd(channel);
+		deft_leak_ignore_own_fd(channel);
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	deft_report_reset();
 	deft_report_add(&pipe_reporter);

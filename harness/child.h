@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 struct deft_test_def;
+struct deft_out_counter;
 
 /* Asks each thread of a child for its backtrace (sent to one thread at a
  * time with tgkill), and asks the child to stop at its deadline. */
@@ -26,9 +27,12 @@ enum {
 enum { DEFT_TURN_GO = 'g', DEFT_TURN_STOP = 's' };
 
 /* In a freshly forked child: takes over the socket chan and the write ends
- * of the stdout and stderr pipes, runs def with a deadline deadline_s
+ * of the stdout and stderr pipes, whose reads the supervisor counts in
+ * out_counter (NULL: it does not), runs def with a deadline deadline_s
  * seconds from now (0: none) set by deadline_what, and exits.  Never returns. */
 DEFT_NORETURN void deft_child_run(const struct deft_test_def *def, int chan,
-                                  int out, int err, double deadline_s,
+                                  int out, int err,
+                                  struct deft_out_counter *out_counter,
+                                  double deadline_s,
                                   const char *deadline_what);
 #endif

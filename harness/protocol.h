@@ -9,18 +9,27 @@
  * leave half a message behind, and the supervisor needs no stream
  * reassembly.  The child's stdout and stderr are separate pipes.
  *
- * Version 1 framing: each message starts with struct deft_msg; len counts
+ * Version 2 framing: each message starts with struct deft_msg; len counts
  * the bytes after it.  Both ends are the same program (fork without exec),
  * so payloads are plain C structs followed by their variable parts; no
  * message is longer than DEFT_MSG_MAX.  A supervisor drops messages whose
  * version it does not know.
+ *
+ * Output and events travel apart, so each message also says how many
+ * bytes had been written to the stdout and stderr pipes when it was sent:
+ * the supervisor gives the bytes before that mark to the test that was
+ * running before the message, and the rest to what follows it.  The child
+ * counts them as what the supervisor has read from each pipe, which the
+ * supervisor keeps in a struct deft_out_counter the two share, plus what
+ * is still in the pipe (FIONREAD); seq is odd while the supervisor reads,
+ * so the child takes the two as of one moment.
  */
 #ifndef DEFT_PROTOCOL_H
 #define DEFT_PROTOCOL_H
 
 #include <stdint.h>
 
-#define DEFT_PROTOCOL_VERSION 1
+#define DEFT_PROTOCOL_VERSION 2
 #define DEFT_MSG_MAX 65536
 
 enum deft_msg_type {
@@ -38,10 +47,21 @@ enum deft_msg_type {
 	                         * t_parallel and waits for a byte back */
 };
 
+/* written[] of a message sent without knowing them. */
+#define DEFT_WRITTEN_UNKNOWN UINT64_MAX
+
 struct deft_msg {
 	uint16_t version;
 	uint16_t type;
 	uint32_t len;
+	uint64_t written[2];    /* bytes written to stdout, stderr so far */
+};
+
+/* In memory the supervisor shares with one test process. */
+struct deft_out_counter {
+	uint64_t seq;           /* odd while the supervisor reads a pipe */
+	uint64_t read[2];       /* bytes it has read from stdout, stderr */
+	uint64_t pad[5];        /* one cache line each */
 };
 
 struct deft_msg_id {

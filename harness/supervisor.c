@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -84,6 +85,12 @@ struct child {
 	struct deft_buf stacks;         /* rendered thread backtraces */
 	struct deft_buf leftovers;      /* processes it left running */
 	size_t output, dropped;
+	/* What was read from the stdout and stderr pipes and not yet given
+	 * to a test (protocol.h: the bytes before a message's mark go to
+	 * the test running before it), and how much was given in all. */
+	struct deft_out_counter *counter;       /* NULL: none was free */
+	struct deft_buf pending[2];
+	uint64_t taken[2];
 	struct child *next;
 };
 
@@ -116,6 +123,53 @@ static void set_nonblocking(int fd)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* ---- counts of output read, shared with the test processes ---- */
+
+/* Counters live in shared pages that are never unmapped, so the pool
+ * grows to the most test processes alive at once (tests waiting in
+ * t_parallel can be many) and costs no system call a test after that. */
+static struct deft_out_counter **free_counters;
+static size_t nfree_counters, capfree_counters;
+
+static struct deft_out_counter *counter_take(void)
+{
+	if (nfree_counters == 0) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		void *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		size_t n = page / sizeof(struct deft_out_counter);
+		if (capfree_counters < n) {
+			free_counters = reallocarray(free_counters, n,
+			                             sizeof(*free_counters));
+			if (free_counters == NULL)
+				abort();
+			capfree_counters = n;
+		}
+		for (size_t i = 0; i < n; i++)
+			free_counters[nfree_counters++] =
+				(struct deft_out_counter *)p + n - 1 - i;
+	}
+	struct deft_out_counter *c = free_counters[--nfree_counters];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void counter_give_back(struct deft_out_counter *c)
+{
+	if (c == NULL)
+		return;
+	if (nfree_counters == capfree_counters) {
+		capfree_counters *= 2;
+		free_counters = reallocarray(free_counters, capfree_counters,
+		                             sizeof(*free_counters));
+		if (free_counters == NULL)
+			abort();
+	}
+	free_counters[nfree_counters++] = c;
+}
+
 /* ---- the messages of one child ---- */
 
 static void append_message(struct deft_buf *b, uint16_t type,
@@ -123,7 +177,8 @@ static void append_message(struct deft_buf *b, uint16_t type,
                            size_t n)
 {
 	struct deft_msg m = {DEFT_PROTOCOL_VERSION, type,
-	                     (uint32_t)(hlen + n)};
+	                     (uint32_t)(hlen + n),
+	                     {DEFT_WRITTEN_UNKNOWN, DEFT_WRITTEN_UNKNOWN}};
 	uint32_t len = (uint32_t)(sizeof(m) + hlen + n);
 	deft_buf_add(b, &len, sizeof(len));
 	deft_buf_add(b, &m, sizeof(m));
@@ -442,6 +497,57 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 	}
 }
 
+static void read_pipe(struct child *c, int *fd, enum deft_stream stream);
+
+static int stream_index(enum deft_stream stream)
+{
+	return stream == DEFT_STREAM_STDERR;
+}
+
+/* Gives the first n pending bytes of a stream to the innermost test. */
+static void take_pending(struct child *c, int i, size_t n)
+{
+	struct deft_buf *b = &c->pending[i];
+	if (n > b->len)
+		n = b->len;
+	if (n == 0)
+		return;
+	ingest_output(c, 0, i ? DEFT_STREAM_STDERR : DEFT_STREAM_STDOUT,
+	              b->data, n);
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	c->taken[i] += n;
+}
+
+/* Gives what was read from the pipes to the innermost test: once no
+ * message is waiting, whatever comes next was sent after it. */
+static void take_all_pending(struct child *c)
+{
+	take_pending(c, 0, c->pending[0].len);
+	take_pending(c, 1, c->pending[1].len);
+}
+
+/* Gives the innermost test the output written before a message whose
+ * marks are written[]: what was read of it, and the rest from the pipe,
+ * where it must be. */
+static void take_until(struct child *c, const uint64_t written[2])
+{
+	int *fds[2] = {&c->out, &c->err};
+	for (int i = 0; i < 2; i++) {
+		if (written[i] == DEFT_WRITTEN_UNKNOWN)
+			continue;
+		while (c->taken[i] < written[i]) {
+			if (c->pending[i].len == 0) {
+				read_pipe(c, fds[i], i ? DEFT_STREAM_STDERR
+				                       : DEFT_STREAM_STDOUT);
+				if (c->pending[i].len == 0)
+					break;
+			}
+			take_pending(c, i, (size_t)(written[i] - c->taken[i]));
+		}
+	}
+}
+
 /* Takes a message from the socket; output is counted against the limit. */
 static void take_message(struct child *c, const char *msg, size_t len)
 {
@@ -450,6 +556,8 @@ static void take_message(struct child *c, const char *msg, size_t len)
 	if (len < sizeof(m))
 		return;
 	memcpy(&m, msg, sizeof(m));
+	if (m.version == DEFT_PROTOCOL_VERSION)
+		take_until(c, m.written);
 	if (m.type == DEFT_MSG_WAIT) {
 		/* Not a report: the scheduler's business (see resume). */
 		c->waiting = true;
@@ -467,27 +575,66 @@ static void take_message(struct child *c, const char *msg, size_t len)
 
 /* ---- reading ---- */
 
+/* Pending output held at most, a stream: past it the pipe waits. */
+enum { PENDING_MAX = 1 << 20 };
+
+/* Reads what the pipe holds into the stream's pending bytes, counting it
+ * where the test process sees it (protocol.h). */
 static void read_pipe(struct child *c, int *fd, enum deft_stream stream)
 {
+	int i = stream_index(stream);
+	struct deft_out_counter *k = c->counter;
 	char buf[65536];
-	while (*fd >= 0) {
+	while (*fd >= 0 && c->pending[i].len < PENDING_MAX) {
+		if (k) {
+			__atomic_store_n(&k->seq, k->seq + 1, __ATOMIC_RELAXED);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		}
 		ssize_t n = read(*fd, buf, sizeof(buf));
+		int e = errno;
 		if (n > 0) {
-			ingest_output(c, 0, stream, buf, (size_t)n);
-		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			deft_buf_add(&c->pending[i], buf, (size_t)n);
+			if (k)
+				__atomic_store_n(&k->read[i],
+				                 k->read[i] + (uint64_t)n,
+				                 __ATOMIC_RELAXED);
+		}
+		if (k)
+			__atomic_store_n(&k->seq, k->seq + 1, __ATOMIC_RELEASE);
+		if (n > 0)
+			continue;
+		if (n == 0 || (e != EINTR && e != EAGAIN)) {
 			close(*fd);
 			*fd = -1;
-		} else if (errno == EAGAIN) {
+		} else if (e == EAGAIN) {
 			return;
 		}
 	}
 }
 
+/* Reads the pipes until they are empty, for the innermost test. */
+static void drain_pipes(struct child *c)
+{
+	bool more;
+	do {
+		read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
+		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+		more = c->pending[0].len >= PENDING_MAX ||
+		       c->pending[1].len >= PENDING_MAX;
+		take_all_pending(c);
+	} while (more);
+}
+
+/* Reads the pipes and the messages of a child, each message after the
+ * output written before it, and the output after the last message. */
 static void read_channel(struct child *c)
 {
 	static char buf[DEFT_MSG_MAX + 4096];
+	if (c->chan < 0) {
+		drain_pipes(c);
+		return;
+	}
 	while (c->chan >= 0) {
-		/* What the test printed before this message comes first. */
 		read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
 		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
 		ssize_t n = recv(c->chan, buf, sizeof(buf), MSG_DONTWAIT);
@@ -496,7 +643,9 @@ static void read_channel(struct child *c)
 		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 			close(c->chan);
 			c->chan = -1;
+			drain_pipes(c);
 		} else if (errno == EAGAIN) {
+			take_all_pending(c);
 			return;
 		}
 	}
@@ -805,6 +954,9 @@ static void free_child(struct child *c)
 	deft_buf_free(&c->exit_call);
 	deft_buf_free(&c->stacks);
 	deft_buf_free(&c->leftovers);
+	deft_buf_free(&c->pending[0]);
+	deft_buf_free(&c->pending[1]);
+	counter_give_back(c->counter);
 	free(c->ids);
 	free(c->open);
 	free(c);
@@ -863,6 +1015,7 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd,
 	if (deadline && deadline_s <= 0)
 		deadline_s = 1e-9;
 	if (ok) {
+		c->counter = counter_take();
 		fflush(NULL);
 		c->pid = fork();
 	}
@@ -892,8 +1045,8 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd,
 		close(out[0]);
 		close(err[0]);
 		setrlimit(RLIMIT_NOFILE, &fd_limit);
-		deft_child_run(def, sv[1], out[1], err[1], deadline_s,
-		               what);
+		deft_child_run(def, sv[1], out[1], err[1], c->counter,
+		               deadline_s, what);
 	}
 	setpgid(c->pid, c->pid);
 	close(sv[1]);
@@ -1062,8 +1215,7 @@ static size_t collect(int64_t now)
 		bool drained = c->chan < 0 && c->out < 0 && c->err < 0;
 		if (c->exited && (drained || now >= c->drain_until)) {
 			read_channel(c);
-			read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
-			read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+			drain_pipes(c);
 			*p = c->next;
 			finish_child(c);
 			if (c->chan >= 0)
@@ -1103,13 +1255,9 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 	if (poll(fds, k, timeout) > 0) {
 		for (size_t i = 1; i < k; i++)
 			if (fds[i].revents) {
-				struct child *c = owner[i];
-				if (fds[i].fd == c->chan)
-					read_channel(c);
-				else if (fds[i].fd == c->out)
-					read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
-				else if (fds[i].fd == c->err)
-					read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+				/* Output is given out with the
+				 * messages around it. */
+				read_channel(owner[i]);
 			}
 		struct signalfd_siginfo si;
 		while (fds[0].revents &&

@@ -8,6 +8,8 @@ classname+name pairs and the size of text nodes are checked here.
 Time, parents open before and close after their subtests, and gotestsum
 reports the same counts as deft and writes a JUnit file with them.
 -tap: the nesting and plans are checked here, and prove reads it.
+-json and -junit give each line a test process writes to the test that
+wrote it (progs/attribution.c).
 Sharding: -shard and the GoogleTest and Bazel variables split the suite
 into disjoint shards whose union is the suite.  The Meson and CMake
 examples are configured, built and run against an installed deft.
@@ -269,6 +271,56 @@ def check_tap(totals, name, exe, args, tmp):
                  (("Result: PASS" in out) == want_ok), out[-3000:])
 
 
+# a line progs/attribution.c writes: what it is, and the test writing it;
+# one without a newline runs on into the next
+ATTRIBUTED = re.compile(r"(stdout|stderr|raw|after log|log|unfinished|end) of "
+                        r"([\w/#]+?)(?=\n|$|(?:stdout|stderr|raw|after log|"
+                        r"unfinished|end) of )")
+# two top-level tests of 8 subtests of 3 subtests: 2 + 8 * 3 + 24 * 5 lines
+ATTRIBUTED_LINES = 2 * (2 + 8 * 3 + 24 * 5)
+
+
+def misattributed(pieces):
+    """pieces: (test, text) pairs; returns (lines found, the ones found
+    under another test than the one that wrote them)."""
+    found, wrong = 0, []
+    for test, text in pieces:
+        for m in ATTRIBUTED.finditer(text):
+            found += 1
+            if m.group(2) != test:
+                wrong.append(f"{m.group(0)!r} under {test}")
+    return found, wrong
+
+
+def check_attribution(totals, variant, build, tmp):
+    """Output and events travel apart from a test process; each line of
+    output must still be reported under the test that wrote it."""
+    exe = os.path.join(build, "selftest", "progs", "attribution")
+    for args in ([], ["-jobs", "2"]):
+        name = f"{variant}: attribution {' '.join(args)}".rstrip()
+        xml = os.path.join(tmp, "attribution.xml")
+        proc = run([exe, *args, "-json"])
+        events = [json.loads(line) for line in proc.stdout.splitlines()]
+        found, wrong = misattributed((e.get("Test"), e["Output"])
+                                     for e in events
+                                     if e["Action"] == "output")
+        totals.check(f"{name}: -json gives each line of output to the test "
+                     f"that wrote it", proc.returncode == 0 and
+                     found == ATTRIBUTED_LINES and not wrong,
+                     f"status {proc.returncode}, {found} of "
+                     f"{ATTRIBUTED_LINES} lines; " + "\n".join(wrong[:20]))
+        proc = run([exe, *args, "-junit", xml])
+        cases = ET.parse(xml).getroot().iter("testcase")
+        found, wrong = misattributed(
+            (c.get("name"), (c.findtext("system-out") or "") + "\n" +
+             (c.findtext("system-err") or "")) for c in cases)
+        totals.check(f"{name}: JUnit gives each line of output to the test "
+                     f"that wrote it", proc.returncode == 0 and
+                     found == ATTRIBUTED_LINES and not wrong,
+                     f"status {proc.returncode}, {found} of "
+                     f"{ATTRIBUTED_LINES} lines; " + "\n".join(wrong[:20]))
+
+
 def check_reports(totals, variant, build):
     progs = os.path.join(build, "selftest", "progs")
     for prog, args in PROGS:
@@ -283,6 +335,8 @@ def check_reports(totals, variant, build):
             check_tap(totals, name, exe, args, tmp)
             if variant == "gcc":
                 check_gotestsum(totals, name, exe, args, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        check_attribution(totals, variant, build, tmp)
 
 
 def top_level_results(exe, args, env=None):
