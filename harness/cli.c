@@ -525,6 +525,13 @@ int t_main(int argc, char **argv)
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
+	if (st.json || st.tap) {
+		/* The report has its own copy of stdout now.  What the
+		 * runner's process prints itself (TEST_MAIN, main cleanups,
+		 * tests with -isolation none) goes to stderr, not into it. */
+		fflush(stdout);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+	}
 	if (deft_opt.shuffle) {
 		char note[64];
 		snprintf(note, sizeof(note), "-shuffle %" PRIu64 "\n",

@@ -9,7 +9,8 @@ Time, parents open before and close after their subtests, and gotestsum
 reports the same counts as deft and writes a JUnit file with them.
 -tap: the nesting and plans are checked here, and prove reads it.
 -json and -junit give each line a test process writes to the test that
-wrote it (progs/attribution.c).
+wrote it (progs/attribution.c); with -json and -tap, what the runner's
+own process prints does not get into stdout.
 Sharding: -shard and the GoogleTest and Bazel variables split the suite
 into disjoint shards whose union is the suite.  The Meson and CMake
 examples are configured, built and run against an installed deft.
@@ -321,6 +322,34 @@ def check_attribution(totals, variant, build, tmp):
                      f"{ATTRIBUTED_LINES} lines; " + "\n".join(wrong[:20]))
 
 
+def check_stdout_kept(totals, variant, build):
+    """-json and -tap own stdout: what the runner's process prints itself
+    (TEST_MAIN, a main cleanup, a test run with -isolation none) goes to
+    stderr instead of into the report."""
+    progs = os.path.join(build, "selftest", "progs")
+    for prog, args in (("test_main", []),
+                       ("attribution", ["-isolation", "none"])):
+        exe = os.path.join(progs, prog)
+        name = f"{variant}: {' '.join([prog, *args])}"
+        proc = run([exe, *args, "-json"])
+        bad = [line for line in proc.stdout.splitlines()
+               if not line.startswith(b"{")]
+        err = proc.stderr.decode("utf-8", "replace")
+        printed = "TEST_MAIN: setting up" if prog == "test_main" \
+            else "raw of first/mid/leaf"
+        totals.check(f"{name}: -json keeps stdout to its events, what the "
+                     f"process prints goes to stderr",
+                     proc.returncode == 0 and not bad and printed in err,
+                     f"status {proc.returncode}; {bad[:5]}; {err[-500:]}")
+        proc = run([exe, *args, "-tap"])
+        problems = []
+        parse_tap(proc.stdout.decode("utf-8", "replace").splitlines(), 0, 0,
+                  problems)
+        totals.check(f"{name}: -tap keeps stdout to TAP",
+                     proc.returncode == 0 and not problems,
+                     f"status {proc.returncode}; {problems[:5]}")
+
+
 def check_reports(totals, variant, build):
     progs = os.path.join(build, "selftest", "progs")
     for prog, args in PROGS:
@@ -337,6 +366,7 @@ def check_reports(totals, variant, build):
                 check_gotestsum(totals, name, exe, args, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         check_attribution(totals, variant, build, tmp)
+    check_stdout_kept(totals, variant, build)
 
 
 def top_level_results(exe, args, env=None):
