@@ -236,30 +236,24 @@ static void text_pending_cleanups(struct text *out, T *t)
 	}
 }
 
-/* The program counter a signal interrupted, or 0 if unknown here. */
-static uintptr_t interrupted_pc(const void *ucontext)
-{
-#if defined(__x86_64__)
-	return (uintptr_t)((const ucontext_t *)ucontext)
-		->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.pc;
-#else
-	(void)ucontext;
-	return 0;
-#endif
-}
+/* Where a signal interrupted the thread: its program counter and stack
+ * pointer, both 0 where unknown. */
+struct interrupted {
+	uintptr_t pc, sp;
+};
 
-static uintptr_t interrupted_sp(const void *ucontext)
+static struct interrupted interrupted_at(const void *ucontext)
 {
+	const ucontext_t *uc = ucontext;
 #if defined(__x86_64__)
-	return (uintptr_t)((const ucontext_t *)ucontext)
-		->uc_mcontext.gregs[REG_RSP];
+	return (struct interrupted){(uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+	                            (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]};
 #elif defined(__aarch64__)
-	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.sp;
+	return (struct interrupted){(uintptr_t)uc->uc_mcontext.pc,
+	                            (uintptr_t)uc->uc_mcontext.sp};
 #else
-	(void)ucontext;
-	return 0;
+	(void)uc;
+	return (struct interrupted){0, 0};
 #endif
 }
 
@@ -269,7 +263,7 @@ static uintptr_t interrupted_sp(const void *ucontext)
 static bool is_stack_overflow(int sig, const siginfo_t *si,
                               const void *ucontext)
 {
-	uintptr_t sp = interrupted_sp(ucontext);
+	uintptr_t sp = interrupted_at(ucontext).sp;
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	return sig == SIGSEGV && si->si_code == SEGV_MAPERR && sp &&
 	       addr < sp + 4096 && sp - addr < ((uintptr_t)64 << 10);
@@ -281,7 +275,7 @@ static uint32_t frames_of(uint64_t *out, const void *ucontext)
 {
 	void *frames[MAX_FRAMES];
 	int n = backtrace(frames, MAX_FRAMES);
-	uintptr_t pc = interrupted_pc(ucontext);
+	uintptr_t pc = interrupted_at(ucontext).pc;
 	int first = 0;
 	for (int i = 0; pc && i < n; i++)
 		if ((uintptr_t)frames[i] == pc ||
