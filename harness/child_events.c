@@ -1,0 +1,809 @@
+/*
+ * child_events.c - what a test process says, as the supervisor reads it
+ * and turns it into reports.
+ *
+ * A child sends its reporter events over its socket and writes its output
+ * to two pipes (protocol.h).  Its events are reported as they come with
+ * -jobs 1, or queued and reported when it is done; its output goes to the
+ * test that was running when it was written, up to OUTPUT_LIMIT bytes a
+ * process.  The end of its top-level test is held back until the process
+ * is gone, so that how it ended (a crash, a timeout, a process left
+ * behind, output dropped) can still change the result: deft_sup_finish
+ * reports it.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "protocol.h"
+#include "child.h"
+#include "supervised.h"
+#include "symbolize.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { OUTPUT_LIMIT = 4 << 20 };        /* bytes of output kept per test */
+
+static unsigned last_id;                /* the run's ids of tests */
+
+/* ---- counts of output read, shared with the test processes ---- */
+
+/* Counters live in shared pages that are never unmapped, so the pool
+ * grows to the most test processes alive at once (tests waiting in
+ * t_parallel can be many) and costs no system call a test after that. */
+static struct deft_out_counter **free_counters;
+static size_t nfree_counters, capfree_counters;
+
+struct deft_out_counter *deft_sup_counter_take(void)
+{
+	if (nfree_counters == 0) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		void *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		size_t n = page / sizeof(struct deft_out_counter);
+		if (capfree_counters < n) {
+			free_counters = reallocarray(free_counters, n,
+			                             sizeof(*free_counters));
+			if (free_counters == NULL)
+				abort();
+			capfree_counters = n;
+		}
+		for (size_t i = 0; i < n; i++)
+			free_counters[nfree_counters++] =
+				(struct deft_out_counter *)p + n - 1 - i;
+	}
+	struct deft_out_counter *c = free_counters[--nfree_counters];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void counter_give_back(struct deft_out_counter *c)
+{
+	if (c == NULL)
+		return;
+	if (nfree_counters == capfree_counters) {
+		capfree_counters *= 2;
+		free_counters = reallocarray(free_counters, capfree_counters,
+		                             sizeof(*free_counters));
+		if (free_counters == NULL)
+			abort();
+	}
+	free_counters[nfree_counters++] = c;
+}
+
+/* ---- the messages of one child ---- */
+
+static void append_message(struct deft_buf *b, uint16_t type,
+                           const void *head, size_t hlen, const void *data,
+                           size_t n)
+{
+	struct deft_msg m = {DEFT_PROTOCOL_VERSION, type,
+	                     (uint32_t)(hlen + n),
+	                     {DEFT_WRITTEN_UNKNOWN, DEFT_WRITTEN_UNKNOWN}};
+	uint32_t len = (uint32_t)(sizeof(m) + hlen + n);
+	deft_buf_add(b, &len, sizeof(len));
+	deft_buf_add(b, &m, sizeof(m));
+	deft_buf_add(b, head, hlen);
+	deft_buf_add(b, data, n);
+}
+
+static void dispatch(struct child *c, const char *msg, size_t len);
+static void dispatch_all(struct child *c, const struct deft_buf *b);
+
+/* Takes one message: reported now, or queued until the child is done. */
+static void ingest(struct child *c, uint16_t type, const void *head,
+                   size_t hlen, const void *data, size_t n)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	append_message(&b, type, head, hlen, data, n);
+	if (c->live)
+		dispatch(c, b.data + sizeof(uint32_t), b.len - sizeof(uint32_t));
+	else
+		deft_buf_add(&c->queue, b.data, b.len);
+	deft_buf_free(&b);
+}
+
+/* Output for a test (id 0: the innermost one running), within the limit. */
+static void ingest_output(struct child *c, uint32_t id, uint32_t stream,
+                          const char *data, size_t n)
+{
+	size_t room = c->output < OUTPUT_LIMIT ? OUTPUT_LIMIT - c->output : 0;
+	size_t kept = n < room ? n : room;
+	struct deft_msg_output o = {id, stream};
+	if (kept > 0)
+		ingest(c, DEFT_MSG_OUTPUT, &o, sizeof(o), data, kept);
+	c->output += kept;
+	if (kept < n) {
+		if (c->dropped == 0) {
+			static const char note[] =
+				"    deft: output limit of 4 MiB reached; the "
+				"rest of this test's output is dropped\n";
+			struct deft_msg_output log = {0, DEFT_STREAM_LOG};
+			ingest(c, DEFT_MSG_OUTPUT, &log, sizeof(log), note,
+			       sizeof(note) - 1);
+		}
+		c->dropped += n - kept;
+	}
+}
+
+static unsigned global_id(const struct child *c, uint32_t child_id)
+{
+	return child_id < c->nids ? c->ids[child_id] : 0;
+}
+
+static const struct open_test *innermost(const struct child *c)
+{
+	return c->nopen ? &c->open[c->nopen - 1] : NULL;
+}
+
+static void close_open(struct child *c, uint32_t child_id);
+
+/* Reports the held end of the child's top-level test as it came. */
+static void release_held_end(struct child *c)
+{
+	struct deft_msg_end e;
+	memcpy(&e, c->held_end.data, sizeof(e));
+	char *detail = e.detail_len && sizeof(e) + e.detail_len <=
+	               c->held_end.len ? strndup(c->held_end.data + sizeof(e),
+	                                         e.detail_len) : NULL;
+	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
+	unsigned id = global_id(c, c->top);
+	close_open(c, c->top);
+	c->held_end.len = 0;
+	if (id)
+		deft_report_end(id, &end);
+	free(detail);
+}
+
+static void on_start(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_start s;
+	if (len < sizeof(s))
+		return;
+	memcpy(&s, p, sizeof(s));
+	if (sizeof(s) + (size_t)s.name_len + s.file_len > len)
+		return;
+	if (s.id >= c->nids) {
+		size_t n = s.id + 64;
+		c->ids = reallocarray(c->ids, n, sizeof(*c->ids));
+		if (c->ids == NULL)
+			abort();
+		memset(c->ids + c->nids, 0, (n - c->nids) * sizeof(*c->ids));
+		c->nids = n;
+	}
+	if (c->nopen == c->capopen) {
+		c->capopen = c->capopen ? c->capopen * 2 : 8;
+		c->open = reallocarray(c->open, c->capopen, sizeof(*c->open));
+		if (c->open == NULL)
+			abort();
+	}
+	/* A second top-level test in one process (t_main_cleanup's, after
+	 * the test): the first one is over. */
+	if (s.parent == 0 && c->top != 0 && c->held_end.len > 0)
+		release_held_end(c);
+	unsigned id = ++last_id;
+	c->ids[s.id] = id;
+	if (c->top == 0 || s.parent == 0)
+		c->top = s.id;
+	struct open_test *o = &c->open[c->nopen++];
+	o->child_id = s.id;
+	o->id = id;
+	clock_gettime(CLOCK_MONOTONIC, &o->started);
+	char *name = strndup(p + sizeof(s), s.name_len);
+	char *file = s.file_len ? strndup(p + sizeof(s) + s.name_len,
+	                                  s.file_len) : NULL;
+	struct deft_test_info info = {id, global_id(c, s.parent), name, file,
+	                              s.line};
+	deft_report_start(&info);
+	free(name);
+	free(file);
+	if (c->early.len) {
+		/* The pipes and the socket are read apart, so output the test
+		 * printed can be read before the message that started it. */
+		struct deft_buf early = c->early;
+		c->early = (struct deft_buf)DEFT_BUF_INIT;
+		dispatch_all(c, &early);
+		deft_buf_free(&early);
+	}
+}
+
+static void close_open(struct child *c, uint32_t child_id)
+{
+	for (size_t i = c->nopen; i-- > 0;)
+		if (c->open[i].child_id == child_id) {
+			memmove(&c->open[i], &c->open[i + 1],
+			        (c->nopen - i - 1) * sizeof(*c->open));
+			c->nopen--;
+			return;
+		}
+}
+
+static void on_end(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_end e;
+	if (len < sizeof(e))
+		return;
+	memcpy(&e, p, sizeof(e));
+	if (sizeof(e) + (size_t)e.detail_len > len)
+		return;
+	if (e.id == c->top) {
+		/* Held back until the process is gone: see deft_sup_finish. */
+		deft_buf_add(&c->held_end, p, len);
+		return;
+	}
+	unsigned id = global_id(c, e.id);
+	if (id == 0)
+		return;
+	char *detail = e.detail_len ? strndup(p + sizeof(e), e.detail_len)
+	                            : NULL;
+	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
+	close_open(c, e.id);
+	deft_report_end(id, &end);
+	free(detail);
+}
+
+static void on_output(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_output o;
+	if (len < sizeof(o))
+		return;
+	memcpy(&o, p, sizeof(o));
+	unsigned id = o.id ? global_id(c, o.id) : 0;
+	if (id == 0 && innermost(c))
+		id = innermost(c)->id;
+	if (id == 0 && c->top == 0) {
+		append_message(&c->early, DEFT_MSG_OUTPUT, p, len, NULL, 0);
+		return;
+	}
+	if (id != 0)
+		deft_report_output(id, o.stream, p + sizeof(o),
+		                   len - sizeof(o));
+	else {
+		char *text = strndup(p + sizeof(o), len - sizeof(o));
+		deft_report_note(text);
+		free(text);
+	}
+}
+
+/* The first line of /proc/<pid>/task/<tid>/<what>, or "". */
+static void read_task_file(const struct child *c, int tid, const char *what,
+                           char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", c->pid, tid, what);
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Says where in the kernel thread tid sleeps, if it does. */
+static void describe_wait(struct child *c, int tid)
+{
+	char wchan[64];
+	read_task_file(c, tid, "wchan", wchan, sizeof(wchan));
+	if (wchan[0] && strcmp(wchan, "0") != 0)
+		deft_buf_printf(&c->stacks, ", waiting in %s", wchan);
+}
+
+/* Names, from /proc, the threads that sent no backtrace before the child
+ * is killed: a sanitizer (TSan) may hold signals until a thread calls into
+ * it, which a spinning or deadlocked thread never does. */
+void deft_sup_note_silent_thread(struct child *c, int tid)
+{
+	char seen[32], comm[32];
+	snprintf(seen, sizeof(seen), "thread %d (", tid);
+	if (c->stacks.len && strstr(c->stacks.data, seen))
+		return;
+	read_task_file(c, tid, "comm", comm, sizeof(comm));
+	deft_buf_printf(&c->stacks, "thread %d (%s)", tid, comm);
+	describe_wait(c, tid);
+	deft_buf_puts(&c->stacks, ": no backtrace, it did not answer "
+	              "deft's signal\n");
+}
+
+static void on_stack(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_stack s;
+	if (len < sizeof(s))
+		return;
+	memcpy(&s, p, sizeof(s));
+	if (sizeof(s) + (size_t)s.nframes * sizeof(uint64_t) > len)
+		return;
+	s.comm[sizeof(s.comm) - 1] = '\0';
+	deft_buf_printf(&c->stacks, "thread %d (%s)", s.tid, s.comm);
+	unsigned id = global_id(c, s.id);
+	for (size_t i = 0; id && i < c->nopen; i++)
+		if (c->open[i].id == id)
+			deft_buf_puts(&c->stacks, ", running the test");
+	describe_wait(c, s.tid);
+	deft_buf_puts(&c->stacks, ":\n");
+	uint64_t *frames = deft_xmalloc(s.nframes * sizeof(*frames) + 1);
+	memcpy(frames, p + sizeof(s), s.nframes * sizeof(*frames));
+	deft_symbolize(&c->stacks, frames, s.nframes, "  ");
+	free(frames);
+}
+
+static void dispatch(struct child *c, const char *msg, size_t len)
+{
+	struct deft_msg m;
+	if (len < sizeof(m))
+		return;
+	memcpy(&m, msg, sizeof(m));
+	if (m.version != DEFT_PROTOCOL_VERSION || m.len != len - sizeof(m))
+		return;
+	const char *p = msg + sizeof(m);
+	switch (m.type) {
+	case DEFT_MSG_START:
+		on_start(c, p, m.len);
+		break;
+	case DEFT_MSG_OUTPUT:
+		on_output(c, p, m.len);
+		break;
+	case DEFT_MSG_PAUSE:
+	case DEFT_MSG_CONT: {
+		struct deft_msg_id i;
+		if (m.len < sizeof(i))
+			break;
+		memcpy(&i, p, sizeof(i));
+		unsigned id = global_id(c, i.id);
+		if (id && m.type == DEFT_MSG_PAUSE)
+			deft_report_pause(id);
+		else if (id)
+			deft_report_cont(id);
+		break;
+	}
+	case DEFT_MSG_END:
+		on_end(c, p, m.len);
+		break;
+	case DEFT_MSG_DONE:
+		c->done = true;
+		break;
+	case DEFT_MSG_CRASH:
+		deft_buf_add(&c->crash, p, m.len);
+		break;
+	case DEFT_MSG_EXIT:
+		deft_buf_add(&c->exit_call, p, m.len);
+		break;
+	case DEFT_MSG_STACK:
+		on_stack(c, p, m.len);
+		break;
+	case DEFT_MSG_NOTE: {
+		char *text = strndup(p, m.len);
+		deft_report_note(text);
+		free(text);
+		break;
+	}
+	}
+}
+
+static void read_pipe(struct child *c, int *fd, enum deft_stream stream);
+
+static int stream_index(enum deft_stream stream)
+{
+	return stream == DEFT_STREAM_STDERR;
+}
+
+/* Gives the first n pending bytes of a stream to the innermost test. */
+static void take_pending(struct child *c, int i, size_t n)
+{
+	struct deft_buf *b = &c->pending[i];
+	if (n > b->len)
+		n = b->len;
+	if (n == 0)
+		return;
+	ingest_output(c, 0, i ? DEFT_STREAM_STDERR : DEFT_STREAM_STDOUT,
+	              b->data, n);
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	c->taken[i] += n;
+}
+
+/* Gives what was read from the pipes to the innermost test: once no
+ * message is waiting, whatever comes next was sent after it. */
+static void take_all_pending(struct child *c)
+{
+	take_pending(c, 0, c->pending[0].len);
+	take_pending(c, 1, c->pending[1].len);
+}
+
+/* Gives the innermost test the output written before a message whose
+ * marks are written[]: what was read of it, and the rest from the pipe,
+ * where it must be. */
+static void take_until(struct child *c, const uint64_t written[2])
+{
+	int *fds[2] = {&c->out, &c->err};
+	for (int i = 0; i < 2; i++) {
+		if (written[i] == DEFT_WRITTEN_UNKNOWN)
+			continue;
+		while (c->taken[i] < written[i]) {
+			if (c->pending[i].len == 0) {
+				read_pipe(c, fds[i], i ? DEFT_STREAM_STDERR
+				                       : DEFT_STREAM_STDOUT);
+				if (c->pending[i].len == 0)
+					break;
+			}
+			take_pending(c, i, (size_t)(written[i] - c->taken[i]));
+		}
+	}
+}
+
+/* Takes a message from the socket; output is counted against the limit. */
+static void take_message(struct child *c, const char *msg, size_t len)
+{
+	struct deft_msg m;
+	struct deft_msg_output o;
+	if (len < sizeof(m))
+		return;
+	memcpy(&m, msg, sizeof(m));
+	if (m.version == DEFT_PROTOCOL_VERSION)
+		take_until(c, m.written);
+	if (m.type == DEFT_MSG_WAIT) {
+		/* Not a report: the scheduler's business (see resume). */
+		c->waiting = true;
+		c->deadline = 0;
+		return;
+	}
+	if (m.type == DEFT_MSG_OUTPUT && len >= sizeof(m) + sizeof(o)) {
+		memcpy(&o, msg + sizeof(m), sizeof(o));
+		ingest_output(c, o.id, o.stream, msg + sizeof(m) + sizeof(o),
+		              len - sizeof(m) - sizeof(o));
+		return;
+	}
+	ingest(c, m.type, msg + sizeof(m), len - sizeof(m), NULL, 0);
+}
+
+/* ---- reading ---- */
+
+/* Pending output held at most, a stream: past it the pipe waits. */
+enum { PENDING_MAX = 1 << 20 };
+
+/* Reads what the pipe holds into the stream's pending bytes, counting it
+ * where the test process sees it (protocol.h). */
+static void read_pipe(struct child *c, int *fd, enum deft_stream stream)
+{
+	int i = stream_index(stream);
+	struct deft_out_counter *k = c->counter;
+	char buf[65536];
+	while (*fd >= 0 && c->pending[i].len < PENDING_MAX) {
+		if (k) {
+			__atomic_store_n(&k->seq, k->seq + 1, __ATOMIC_RELAXED);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		}
+		ssize_t n = read(*fd, buf, sizeof(buf));
+		int e = errno;
+		if (n > 0) {
+			deft_buf_add(&c->pending[i], buf, (size_t)n);
+			if (k)
+				__atomic_store_n(&k->read[i],
+				                 k->read[i] + (uint64_t)n,
+				                 __ATOMIC_RELAXED);
+		}
+		if (k)
+			__atomic_store_n(&k->seq, k->seq + 1, __ATOMIC_RELEASE);
+		if (n > 0)
+			continue;
+		if (n == 0 || (e != EINTR && e != EAGAIN)) {
+			close(*fd);
+			*fd = -1;
+		} else if (e == EAGAIN) {
+			return;
+		}
+	}
+}
+
+/* Reads the pipes until they are empty, for the innermost test. */
+void deft_sup_drain(struct child *c)
+{
+	bool more;
+	do {
+		read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
+		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+		more = c->pending[0].len >= PENDING_MAX ||
+		       c->pending[1].len >= PENDING_MAX;
+		take_all_pending(c);
+	} while (more);
+}
+
+/* Reads the pipes and the messages of a child, each message after the
+ * output written before it, and the output after the last message. */
+void deft_sup_read(struct child *c)
+{
+	static char buf[DEFT_MSG_MAX + 4096];
+	if (c->chan < 0) {
+		deft_sup_drain(c);
+		return;
+	}
+	while (c->chan >= 0) {
+		read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
+		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+		ssize_t n = recv(c->chan, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			take_message(c, buf, (size_t)n);
+		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			close(c->chan);
+			c->chan = -1;
+			deft_sup_drain(c);
+		} else if (errno == EAGAIN) {
+			take_all_pending(c);
+			return;
+		}
+	}
+}
+
+
+/* Logs text on a test in Go's layout: continuation lines indented more. */
+static void log_on(unsigned id, const char *text)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_puts(&b, "    ");
+	for (const char *p = text; *p; p++) {
+		deft_buf_putc(&b, *p);
+		if (*p == '\n' && p[1])
+			deft_buf_puts(&b, "        ");
+	}
+	if (b.data[b.len - 1] != '\n')
+		deft_buf_putc(&b, '\n');
+	deft_report_output(id, DEFT_STREAM_LOG, b.data, b.len);
+	deft_buf_free(&b);
+}
+
+static const char *fault_kind(int sig, int code)
+{
+	if (sig == SIGSEGV && code == SEGV_MAPERR)
+		return "address not mapped";
+	if (sig == SIGSEGV && code == SEGV_ACCERR)
+		return "invalid permissions";
+	if (sig == SIGBUS && code == BUS_ADRALN)
+		return "misaligned address";
+	if (sig == SIGBUS && code == BUS_ADRERR)
+		return "nonexistent physical address";
+	if (sig == SIGFPE && code == FPE_INTDIV)
+		return "integer divide by zero";
+	if (sig == SIGFPE && code == FPE_INTOVF)
+		return "integer overflow";
+	if (sig == SIGILL && code == ILL_ILLOPN)
+		return "illegal operand";
+	if (sig == SIGILL && code == ILL_ILLOPC)
+		return "illegal opcode";
+	return NULL;
+}
+
+static void pending_cleanups(struct deft_buf *b, const char *text, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->len && b->data[b->len - 1] != '\n')
+		deft_buf_putc(b, '\n');
+	deft_buf_puts(b, "cleanups that did not run:\n");
+	deft_buf_indent(b, text, n, "  ");
+}
+
+/* What happened to a child that did not finish its test normally; sets
+ * *target to the child's id of the test to blame (0: the innermost). */
+static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
+                                     struct deft_buf *detail,
+                                     uint32_t *target)
+{
+	char timeout[32], grace[32];
+	deft_format_duration(timeout, sizeof(timeout), c->timeout_ms);
+	deft_format_duration(grace, sizeof(grace), deft_sup_opts->grace_ms);
+	*target = 0;
+	if (c->forced == DEFT_TIMED_OUT) {
+		struct deft_buf what = DEFT_BUF_INIT;
+		if (c->by_run_timeout) {
+			deft_format_duration(timeout, sizeof(timeout),
+			                     deft_sup_opts->run_timeout_ms);
+			deft_buf_printf(&what, "the run timed out after %s "
+			                "(-timeout) while the test ran", timeout);
+		} else {
+			deft_buf_printf(&what, "test timed out after %s",
+			                timeout);
+		}
+		deft_buf_printf(detail, "timed out after %s", timeout);
+		if (c->stage != KILLED) {
+			deft_buf_printf(why, "deft: %s; it was asked to stop "
+			                "and ended within the %s grace period",
+			                what.data, grace);
+			deft_buf_free(&what);
+			return DEFT_TIMED_OUT;
+		}
+		deft_buf_printf(why, "deft: %s, and was still running %s "
+		                "later: killed", what.data, grace);
+		deft_buf_free(&what);
+		if (c->stacks.len) {
+			deft_buf_puts(why, "\nits threads were:\n");
+			deft_buf_add(why, c->stacks.data, c->stacks.len);
+		}
+		return DEFT_TIMED_OUT;
+	}
+	if (c->forced == DEFT_INTERRUPTED) {
+		deft_buf_puts(detail, "interrupted");
+		deft_buf_printf(why, "deft: the run was interrupted %s",
+		                c->stage == KILLED
+		                        ? "and the test did not stop in time: "
+		                          "killed"
+		                        : "while this test ran");
+		return DEFT_INTERRUPTED;
+	}
+	if (c->crash.len >= sizeof(struct deft_msg_crash)) {
+		struct deft_msg_crash cr;
+		memcpy(&cr, c->crash.data, sizeof(cr));
+		const char *frames = c->crash.data + sizeof(cr);
+		size_t fbytes = cr.nframes * sizeof(uint64_t);
+		if (sizeof(cr) + fbytes + cr.text_len > c->crash.len)
+			cr.nframes = cr.text_len = 0, fbytes = 0;
+		*target = cr.id;
+		deft_describe_signal(detail, cr.signo);
+		deft_buf_printf(why, "deft: test crashed%s: ", cr.in_cleanup
+		                ? " in a cleanup" : "");
+		deft_describe_signal(why, cr.signo);
+		const char *kind = cr.stack_overflow ? "stack overflow" :
+			fault_kind(cr.signo, cr.code);
+		if (kind)
+			deft_buf_printf(why, ", %s", kind);
+		if (cr.signo == SIGSEGV || cr.signo == SIGBUS ||
+		    cr.signo == SIGFPE || cr.signo == SIGILL)
+			deft_buf_printf(why, " at address 0x%llx",
+			                (unsigned long long)cr.addr);
+		if (cr.nframes) {
+			uint64_t *addrs = deft_xmalloc(fbytes);
+			memcpy(addrs, frames, fbytes);
+			deft_buf_puts(why, "\nbacktrace:\n");
+			deft_symbolize(why, addrs, cr.nframes, "  ");
+			free(addrs);
+		}
+		pending_cleanups(why, frames + fbytes, cr.text_len);
+		return DEFT_CRASHED;
+	}
+	int st = c->status;
+	if (c->exit_call.len >= sizeof(struct deft_msg_exit)) {
+		struct deft_msg_exit ex;
+		memcpy(&ex, c->exit_call.data, sizeof(ex));
+		*target = ex.id;
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		deft_buf_printf(detail, "exit(%d)", code);
+		deft_buf_printf(why, "deft: test called exit(%d)", code);
+		if (sizeof(ex) + ex.text_len <= c->exit_call.len)
+			pending_cleanups(why, c->exit_call.data + sizeof(ex),
+			                 ex.text_len);
+		return DEFT_CRASHED;
+	}
+	if (WIFSIGNALED(st)) {
+		deft_describe_signal(detail, WTERMSIG(st));
+		deft_buf_puts(why, "deft: test process killed by ");
+		deft_describe_signal(why, WTERMSIG(st));
+		return DEFT_CRASHED;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == DEFT_CHILD_CHANNEL_LOST) {
+		deft_buf_puts(detail, "event socket closed");
+		deft_buf_puts(why, "deft: the test closed or replaced deft's "
+		              "event socket, so its results after that were "
+		              "lost");
+		return DEFT_CRASHED;
+	}
+	if (!c->done) {
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		deft_buf_printf(detail, "exited with status %d", code);
+		deft_buf_printf(why, "deft: test process exited with status %d "
+		                "before the test finished (_exit, or exit from "
+		                "a thread deft does not know)", code);
+		return DEFT_CRASHED;
+	}
+	return DEFT_ENDED;
+}
+
+void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
+                              enum deft_ending ending, const char *detail)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double elapsed = (double)(now.tv_sec - o->started.tv_sec) +
+	                 (double)(now.tv_nsec - o->started.tv_nsec) / 1e9;
+	struct deft_test_end end = {DEFT_FAIL, ending, detail, elapsed};
+	deft_report_end(id, &end);
+}
+
+/* Reports the test when a child could not even start it. */
+void deft_sup_unstarted(struct child *c, const char *why)
+{
+	struct deft_msg_start s = {1, 0, c->def->line,
+	                           (uint32_t)strlen(c->def->name),
+	                           (uint32_t)strlen(c->def->file)};
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_add(&b, &s, sizeof(s));
+	deft_buf_puts(&b, c->def->name);
+	deft_buf_puts(&b, c->def->file);
+	on_start(c, b.data, b.len);
+	deft_buf_free(&b);
+	log_on(c->open[0].id, why);
+}
+
+/* Dispatches messages stored each after its length. */
+static void dispatch_all(struct child *c, const struct deft_buf *b)
+{
+	for (size_t at = 0; at + sizeof(uint32_t) <= b->len;) {
+		uint32_t len;
+		memcpy(&len, b->data + at, sizeof(len));
+		dispatch(c, b->data + at + sizeof(len), len);
+		at += sizeof(len) + len;
+	}
+}
+
+void deft_sup_finish(struct child *c)
+{
+	c->live = true;
+	dispatch_all(c, &c->queue);
+	struct deft_buf why = DEFT_BUF_INIT, detail = DEFT_BUF_INIT;
+	uint32_t target;
+	enum deft_ending ending = describe_end(c, &why, &detail, &target);
+	if (c->nopen == 0) {
+		/* Nothing was started: report the test with the reason. */
+		deft_sup_unstarted(c, ending == DEFT_ENDED
+		                 ? "deft: the test's process ended without "
+		                   "starting the test" : why.data);
+		why.len = 0;
+	}
+	unsigned blamed = global_id(c, target) ? global_id(c, target)
+	                                       : innermost(c)->id;
+	if (why.len)
+		log_on(blamed, why.data);
+	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
+	/* Processes left running are a leak: -leaks says what they cost. */
+	if (c->leftovers.len && deft_opt.leaks != DEFT_LEAKS_OFF) {
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_buf_printf(&b, "deft: the test left processes running, "
+		                "now killed: %s", c->leftovers.data);
+		log_on(c->open[0].id, b.data);
+		deft_buf_free(&b);
+		failed |= deft_opt.leaks == DEFT_LEAKS_FAIL;
+	}
+	if (c->dropped) {
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_buf_printf(&b, "deft: %zu bytes of output were dropped "
+		                "after the first 4 MiB", c->dropped);
+		log_on(c->open[0].id, b.data);
+		deft_buf_free(&b);
+	}
+	const char *blame = detail.len ? detail.data : NULL;
+	/* Close what is still open, innermost first, the top test last. */
+	while (c->nopen > 0) {
+		struct open_test o = c->open[--c->nopen];
+		if (c->nopen == 0 && !failed &&
+		    c->held_end.len >= sizeof(struct deft_msg_end))
+			release_held_end(c);
+		else
+			deft_sup_end_synthesised(o.id, &o, ending,
+			                o.id == blamed ? blame : NULL);
+	}
+	deft_buf_free(&why);
+	deft_buf_free(&detail);
+}
+
+void deft_sup_free(struct child *c)
+{
+	deft_buf_free(&c->queue);
+	deft_buf_free(&c->early);
+	deft_buf_free(&c->held_end);
+	deft_buf_free(&c->crash);
+	deft_buf_free(&c->exit_call);
+	deft_buf_free(&c->stacks);
+	deft_buf_free(&c->leftovers);
+	deft_buf_free(&c->pending[0]);
+	deft_buf_free(&c->pending[1]);
+	counter_give_back(c->counter);
+	free(c->ids);
+	free(c->open);
+	free(c);
+}

@@ -1,0 +1,95 @@
+/*
+ * supervised.h - a test process as the supervisor sees it, shared by the
+ * two halves of process isolation in the runner: supervisor.c starts,
+ * stops and waits for the processes; child_events.c reads what each one
+ * says and turns it into reports.
+ */
+#ifndef DEFT_SUPERVISED_H
+#define DEFT_SUPERVISED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+#include "supervisor.h"
+#include "../reporters/report.h"
+
+struct deft_test_def;
+
+/* How far a child's stop has gone: asked to stop, its threads asked for
+ * their backtraces, killed. */
+enum stage { RUNNING, STOPPING, DUMPING, KILLED };
+
+struct open_test {
+	uint32_t child_id;
+	unsigned id;
+	struct timespec started;
+};
+
+struct child {
+	pid_t pid;
+	const struct deft_test_def *def;
+	int chan, out, err;             /* -1 once closed */
+	bool exited, done, live;
+	bool waiting;                   /* its test waits in t_parallel */
+	bool resumed;                   /* and was let go on */
+	size_t order;                   /* of starting */
+	int status;
+	enum stage stage;
+	enum deft_ending forced;        /* DEFT_ENDED unless stopped by us */
+	bool by_run_timeout;            /* forced by -timeout */
+	long timeout_ms;
+	int64_t deadline, next_step, drain_until;
+	struct deft_buf queue;          /* messages held when not live */
+	struct deft_buf early;          /* output read before the start */
+	unsigned *ids;                  /* child's test id -> run's id */
+	size_t nids;
+	struct open_test *open;
+	size_t nopen, capopen;
+	uint32_t top;                   /* the child's id of its test */
+	struct deft_buf held_end;       /* that test's end message */
+	struct deft_buf crash;          /* its crash message, if any */
+	struct deft_buf exit_call;      /* its exit message, if any */
+	struct deft_buf stacks;         /* rendered thread backtraces */
+	struct deft_buf leftovers;      /* processes it left running */
+	size_t output, dropped;
+	/* What was read from the stdout and stderr pipes and not yet given
+	 * to a test (protocol.h: the bytes before a message's mark go to
+	 * the test running before it), and how much was given in all. */
+	struct deft_out_counter *counter;       /* NULL: none was free */
+	struct deft_buf pending[2];
+	uint64_t taken[2];
+	struct child *next;
+};
+
+/* The options of the run being supervised. */
+extern const struct deft_supervisor_options *deft_sup_opts;
+
+/* ---- child_events.c ---- */
+
+/* A counter of output read for a new child (protocol.h); NULL if none
+ * can be had.  deft_sup_free gives it back. */
+struct deft_out_counter *deft_sup_counter_take(void);
+
+/* Reads c's messages and output, each message after the output written
+ * before it; deft_sup_drain reads only the output, to its end. */
+void deft_sup_read(struct child *c);
+void deft_sup_drain(struct child *c);
+
+/* Names thread tid of c under its threads' backtraces if it sent none. */
+void deft_sup_note_silent_thread(struct child *c, int tid);
+
+/* Reports c's test as started, with why logged on it, when nothing of it
+ * came from its process. */
+void deft_sup_unstarted(struct child *c, const char *why);
+
+/* Ends a test that was open in a child that can no longer end it. */
+void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
+                              enum deft_ending ending, const char *detail);
+
+/* Reports how c ended, once its process is gone; then frees it. */
+void deft_sup_finish(struct child *c);
+void deft_sup_free(struct child *c);
+#endif
