@@ -145,21 +145,13 @@ static const struct open_test *innermost(const struct child *c)
 
 static void close_open(struct child *c, uint32_t child_id);
 
+static void report_end(struct child *c, const char *p);
+
 /* Reports the held end of the child's top-level test as it came. */
 static void release_held_end(struct child *c)
 {
-	struct deft_msg_end e;
-	memcpy(&e, c->held_end.data, sizeof(e));
-	char *detail = e.detail_len && sizeof(e) + e.detail_len <=
-	               c->held_end.len ? strndup(c->held_end.data + sizeof(e),
-	                                         e.detail_len) : NULL;
-	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
-	unsigned id = global_id(c, c->top);
-	close_open(c, c->top);
+	report_end(c, c->held_end.data);
 	c->held_end.len = 0;
-	if (id)
-		deft_report_end(id, &end);
-	free(detail);
 }
 
 static void on_start(struct child *c, const char *p, size_t len)
@@ -238,13 +230,21 @@ static void on_end(struct child *c, const char *p, size_t len)
 		deft_buf_add(&c->held_end, p, len);
 		return;
 	}
+	report_end(c, p);
+}
+
+/* Reports the end in p, a struct deft_msg_end and its detail, checked. */
+static void report_end(struct child *c, const char *p)
+{
+	struct deft_msg_end e;
+	memcpy(&e, p, sizeof(e));
 	unsigned id = global_id(c, e.id);
+	close_open(c, e.id);
 	if (id == 0)
 		return;
 	char *detail = e.detail_len ? strndup(p + sizeof(e), e.detail_len)
 	                            : NULL;
 	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
-	close_open(c, e.id);
 	deft_report_end(id, &end);
 	free(detail);
 }
