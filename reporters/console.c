@@ -9,18 +9,26 @@
  *
  * Open tests are kept in a small hash table by id: a test with thousands
  * of parallel subtests has them all open at once.
+ *
+ * Before the summary, each test that failed while none of its subtests
+ * did is named in the command that runs it alone: the program as it was
+ * invoked, with a -run pattern anchored and escaped level by level.
  */
 #include "report.h"
 #include "../harness/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+enum { RERUNS_SHOWN = 10 };
 
 struct open_test {
 	unsigned id;
 	struct open_test *parent;
 	char *name;
 	struct deft_buf out;          /* held back for the result line */
+	bool failed_subtest;          /* a subtest of it failed */
 	struct open_test *next;       /* in its hash bucket */
 };
 
@@ -32,7 +40,81 @@ struct console {
 	size_t nbuckets, nopen;
 	unsigned last;                /* the test -v printed a line of last */
 	bool midline;                 /* output so far ends without '\n' */
+	char *program;                /* argv[0], shell-quoted */
+	struct deft_buf reruns;       /* a command line per failed test */
+	size_t n_reruns;              /* failed tests, shown or not */
 };
+
+/* Appends s to b in single quotes if the shell would read it otherwise. */
+static void shell_quote(struct deft_buf *b, const char *s)
+{
+	if (s[0] != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	                        "_-+./,:@%^=") == strlen(s)) {
+		deft_buf_puts(b, s);
+		return;
+	}
+	deft_buf_putc(b, '\'');
+	for (; *s; s++)
+		if (*s == '\'')
+			deft_buf_puts(b, "'\\''");
+		else
+			deft_buf_putc(b, *s);
+	deft_buf_putc(b, '\'');
+}
+
+/* The -run pattern that selects exactly the test named name ("a/b"):
+ * each level anchored, with what regular expressions treat specially
+ * escaped. */
+static void run_pattern(struct deft_buf *b, const char *name)
+{
+	deft_buf_putc(b, '^');
+	for (const char *p = name; *p; p++) {
+		if (*p == '/')
+			deft_buf_puts(b, "$/^");
+		else {
+			if (strchr(".[]()*+?{}|^$\\", *p))
+				deft_buf_putc(b, '\\');
+			deft_buf_putc(b, *p);
+		}
+	}
+	deft_buf_putc(b, '$');
+}
+
+/* Notes that test o failed, for the commands printed before the summary:
+ * only tests none of whose subtests failed, each name once. */
+static void note_failure(struct console *c, const struct open_test *o)
+{
+	if (o->parent)
+		o->parent->failed_subtest = true;
+	/* The run's own cleanups (t_main_cleanup) are no test to select. */
+	if (o->failed_subtest || c->program == NULL ||
+	    (o->parent == NULL && strcmp(o->name, "t_main_cleanup") == 0))
+		return;
+	struct deft_buf line = DEFT_BUF_INIT;
+	deft_buf_printf(&line, "    %s -run ", c->program);
+	struct deft_buf pattern = DEFT_BUF_INIT;
+	run_pattern(&pattern, o->name);
+	shell_quote(&line, pattern.data);
+	deft_buf_putc(&line, '\n');
+	deft_buf_free(&pattern);
+	bool seen = false;
+	for (size_t at = 0; at < c->reruns.len && !seen;) {
+		const char *end = memchr(c->reruns.data + at, '\n',
+		                         c->reruns.len - at);
+		size_t n = (size_t)(end - (c->reruns.data + at)) + 1;
+		seen = n == line.len &&
+		       memcmp(c->reruns.data + at, line.data, n) == 0;
+		at += n;
+	}
+	if (!seen) {
+		if (c->n_reruns < RERUNS_SHOWN)
+			deft_buf_add(&c->reruns, line.data, line.len);
+		c->n_reruns++;
+	}
+	deft_buf_free(&line);
+}
+
 
 /* Ends a line a test's output left open, so deft's own lines start on
  * a line of their own. */
@@ -81,6 +163,17 @@ static void add_open(struct console *c, struct open_test *o)
 	o->next = *b;
 	*b = o;
 	c->nopen++;
+}
+
+static void console_begin(struct deft_reporter *r,
+                          const struct deft_run_info *run)
+{
+	struct console *c = (struct console *)r;
+	if (run->argc < 1 || run->argv[0] == NULL || run->argv[0][0] == '\0')
+		return;
+	struct deft_buf b = DEFT_BUF_INIT;
+	shell_quote(&b, run->argv[0]);
+	c->program = deft_buf_take(&b);
 }
 
 static void console_note(struct deft_reporter *r, const char *text)
@@ -197,6 +290,8 @@ static void console_end(struct deft_reporter *r, unsigned id,
 	struct open_test *o = find(c, id);
 	if (o == NULL)
 		return;
+	if (res == DEFT_FAIL)
+		note_failure(c, o);
 	if (res == DEFT_FAIL || c->verbose) {
 		struct deft_buf line = DEFT_BUF_INIT;
 		deft_buf_printf(&line, "%s--- %s:%s %s (%.2fs)\n",
@@ -224,9 +319,21 @@ static void console_end(struct deft_reporter *r, unsigned id,
 static bool console_finish(struct deft_reporter *r,
                            const struct deft_totals *tot)
 {
-	end_line((struct console *)r);
+	struct console *c = (struct console *)r;
+	end_line(c);
 	if (tot->passed + tot->failed + tot->skipped == 0)
 		puts("deft: warning: no tests to run");
+	if (c->n_reruns > 0) {
+		puts("to run a failed test alone (with -isolation none under "
+		     "a debugger):");
+		fwrite(c->reruns.data, 1, c->reruns.len, stdout);
+		if (c->n_reruns > RERUNS_SHOWN)
+			printf("    (and %zu more)\n",
+			       c->n_reruns - RERUNS_SHOWN);
+	}
+	deft_buf_free(&c->reruns);
+	free(c->program);
+	c->program = NULL;
 	puts(tot->failed ? "FAIL" : "PASS");
 	printf("%lu passed, %lu failed, %lu skipped\n", tot->passed,
 	       tot->failed, tot->skipped);
@@ -236,6 +343,7 @@ static bool console_finish(struct deft_reporter *r,
 struct deft_reporter *deft_console_new(bool verbose, bool colour)
 {
 	struct console *c = deft_xcalloc(1, sizeof(*c));
+	c->r.begin = console_begin;
 	c->r.note = console_note;
 	c->r.start = console_start;
 	c->r.pause = console_pause;

@@ -11,6 +11,8 @@ reports the same counts as deft and writes a JUnit file with them.
 -json and -junit give each line a test process writes to the test that
 wrote it (progs/attribution.c); with -json and -tap, what the runner's
 own process prints does not get into stdout.
+The console names each failed test in a command that runs it alone
+(progs/rerun.c): each command, run, selects exactly that test.
 Sharding: -shard and the GoogleTest and Bazel variables split the suite
 into disjoint shards whose union is the suite.  The Meson and CMake
 examples are configured, built and run against an installed deft.
@@ -350,6 +352,83 @@ def check_stdout_kept(totals, variant, build):
                      f"status {proc.returncode}; {problems[:5]}")
 
 
+RERUN_HEAD = "to run a failed test alone"
+
+
+def rerun_commands(out):
+    """The commands the console prints before its summary, and the
+    number it says it left out."""
+    lines = out.splitlines()
+    if RERUN_HEAD not in "\n".join(lines):
+        return [], 0
+    i = next(k for k, line in enumerate(lines)
+             if line.startswith(RERUN_HEAD)) + 1
+    commands, more = [], 0
+    for line in lines[i:]:
+        m = re.match(r"^    \(and (\d+) more\)$", line)
+        if m:
+            more = int(m.group(1))
+        elif line.startswith("    "):
+            commands.append(line[4:])
+        else:
+            break
+    return commands, more
+
+
+def failed_leaves(events):
+    """The tests a -json stream says failed while no subtest of theirs
+    did."""
+    failed = {e["Test"] for e in events
+              if e["Action"] == "fail" and e.get("Test")}
+    return {n for n in failed
+            if not any(m.startswith(n + "/") for m in failed)}
+
+
+def ancestry(name):
+    parts = name.split("/")
+    return {"/".join(parts[:k]) for k in range(1, len(parts) + 1)}
+
+
+def check_rerun(totals, variant, build):
+    """Every command the console prints to run a failed test alone runs
+    that test, its ancestors and its subtests, and nothing else."""
+    exe = os.path.join(build, "selftest", "progs", "rerun")
+    name = f"{variant}: rerun"
+    proc = run([exe], cwd=ROOT)
+    commands, more = rerun_commands(proc.stdout.decode())
+    totals.check(f"{name}: the console names 10 failed tests to run "
+                 f"alone, and the number of the others",
+                 len(commands) == 10 and more == 7,
+                 f"{commands}, {more} more")
+    events = [json.loads(line)
+              for line in run([exe, "-json"]).stdout.splitlines()]
+    want = failed_leaves(events)
+    got, problems = set(), []
+    for args in (["-run", "^specials$"], ["-skip", "^specials$"]):
+        proc = run([exe, *args], cwd=ROOT)
+        commands, more = rerun_commands(proc.stdout.decode())
+        if more:
+            problems.append(f"{args}: {more} more not shown")
+        for command in commands:
+            again = run(["sh", "-c", command + " -json"], cwd=ROOT)
+            evs = [json.loads(line) for line in again.stdout.splitlines()]
+            ran = {e["Test"] for e in evs
+                   if e["Action"] == "run" and e.get("Test")}
+            leaves = failed_leaves(evs)
+            leaf = next(iter(leaves)) if len(leaves) == 1 else ""
+            if not leaf or ran - {n for n in ran
+                                  if n.startswith(leaf + "/")} != \
+                    ancestry(leaf):
+                problems.append(f"{command}: ran {sorted(ran)}, "
+                                f"failed {sorted(leaves)}")
+            got |= leaves
+    totals.check(f"{name}: each command runs just its failed test, and "
+                 f"together they run every failed test",
+                 not problems and got == want and len(want) == 17,
+                 "\n".join(problems) +
+                 f"\nmissing {sorted(want - got)}, extra {sorted(got - want)}")
+
+
 def check_reports(totals, variant, build):
     progs = os.path.join(build, "selftest", "progs")
     for prog, args in PROGS:
@@ -367,6 +446,7 @@ def check_reports(totals, variant, build):
     with tempfile.TemporaryDirectory() as tmp:
         check_attribution(totals, variant, build, tmp)
     check_stdout_kept(totals, variant, build)
+    check_rerun(totals, variant, build)
 
 
 def top_level_results(exe, args, env=None):
