@@ -44,9 +44,13 @@ static const char usage_text[] =
 	"  -test-timeout D  a test's deadline, e.g. 500ms, 2s, 1m (default\n"
 	"                   none); TEST(name, .timeout_ms = N) overrides it\n"
 	"  -grace D         from a test's deadline to its kill (default 1s)\n"
+
 	"  -timeout D       the whole run's deadline: contexts are cancelled,\n"
 	"                   then tests still running killed after -grace\n"
 	"                   (default 10m; 0: none)\n"
+	"  -timeout-scale F multiply each of those deadlines, .timeout_ms and\n"
+	"                   death tests' 10s by F (e.g. 3 under valgrind);\n"
+	"                   also taken from DEFT_TIMEOUT_SCALE\n"
 	"  -parallel N      run at most N parallel tests at once (default:\n"
 	"                   the number of online CPUs)\n"
 	"  -json            print the test2json event stream (go test -json)\n"
@@ -164,6 +168,29 @@ static int set_duration(const char *name, const char *value, long *ms)
 	return 0;
 }
 
+/* -timeout-scale F, or DEFT_TIMEOUT_SCALE=F (from says which). */
+static int set_timeout_scale(const char *from, const char *value)
+{
+	char *end;
+	errno = 0;
+	double f = strtod(value, &end);
+	if (errno || end == value || *end != '\0' || !(f > 0) || f > 1000)
+		return usage_error("invalid value \"%s\" for %s: want a "
+		                   "number above 0 and at most 1000, such as "
+		                   "2 or 1.5", value, from);
+	deft_opt.timeout_scale = f;
+	return 0;
+}
+
+/* Multiplies the run's deadlines by -timeout-scale; a test's own
+ * .timeout_ms is scaled when its process starts (deft_scaled_ms). */
+static void scale_timeouts(struct flag_state *st)
+{
+	st->sup.test_timeout_ms = deft_scaled_ms(st->sup.test_timeout_ms);
+	st->sup.run_timeout_ms = deft_scaled_ms(st->sup.run_timeout_ms);
+	st->sup.grace_ms = deft_scaled_ms(st->sup.grace_ms);
+}
+
 static int parse_shard(const char *value)
 {
 	struct deft_buf err = DEFT_BUF_INIT;
@@ -185,6 +212,12 @@ static int read_test_env(struct flag_state *st)
 	const char *xml = getenv("XML_OUTPUT_FILE");
 	if (st->junit == NULL && xml && *xml)
 		st->junit = xml;
+	const char *scale = getenv("DEFT_TIMEOUT_SCALE");
+	if (deft_opt.timeout_scale == 0 && scale && *scale &&
+	    set_timeout_scale("DEFT_TIMEOUT_SCALE", scale))
+		return 2;
+	if (deft_opt.timeout_scale == 0)
+		deft_opt.timeout_scale = 1;
 	const char *only = getenv("TESTBRIDGE_TEST_ONLY");
 	if (deft_opt.run == NULL && only && *only)
 		return parse_filter("run", only, &deft_opt.run);
@@ -219,7 +252,7 @@ static int set_flag(struct flag_state *st, const char *name,
 	static const char *const valued[] = {
 		"run", "skip", "list", "count", "shuffle", "isolation",
 		"jobs", "test-timeout", "timeout", "grace", "junit", "shard",
-		"leaks", "parallel"};
+		"leaks", "parallel", "timeout-scale"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -261,6 +294,8 @@ static int set_flag(struct flag_state *st, const char *name,
 		return set_duration(name, value, &st->sup.run_timeout_ms);
 	if (strcmp(name, "grace") == 0)
 		return set_duration(name, value, &st->sup.grace_ms);
+	if (strcmp(name, "timeout-scale") == 0)
+		return set_timeout_scale("-timeout-scale", value);
 	if (strcmp(name, "junit") == 0) {
 		if (value[0] == '\0')
 			return usage_error("-junit needs a file name");
@@ -508,6 +543,7 @@ int t_main(int argc, char **argv)
 		return list_tests(st.list);
 	if (read_test_env(&st))
 		return 2;
+	scale_timeouts(&st);
 	if (st.json && st.tap)
 		return usage_error("-json and -tap both write to stdout: "
 		                   "choose one");
@@ -542,6 +578,12 @@ int t_main(int argc, char **argv)
 	if (deft_sharded(&shard, &shards)) {
 		char note[64];
 		snprintf(note, sizeof(note), "-shard %u/%u\n", shard, shards);
+		deft_report_note(note);
+	}
+	if (deft_opt.timeout_scale != 1) {
+		char note[64];
+		snprintf(note, sizeof(note), "-timeout-scale %g\n",
+		         deft_opt.timeout_scale);
 		deft_report_note(note);
 	}
 	deft_parallel_set_limit(deft_opt.parallel);

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -144,7 +145,7 @@ static enum watch_end watch(struct death_watch *w, pid_t pid, int ctx_fd,
 		pid_t done = waitpid(pid, status, WNOHANG);
 		if (done == pid || (done < 0 && errno != EINTR))
 			break;
-		long left = DEATH_TIMEOUT_MS - ms_since(&start);
+		long left = deft_scaled_ms(DEATH_TIMEOUT_MS) - ms_since(&start);
 		if (left <= 0)
 			return CHILD_TIMED_OUT;
 		/* Without a pidfd, look at the child every 10ms. */
@@ -261,9 +262,12 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 	if (end != CHILD_ENDED) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
+		char limit[32];
+		deft_format_duration(limit, sizeof(limit),
+		                     deft_scaled_ms(DEATH_TIMEOUT_MS));
 		if (end == CHILD_TIMED_OUT)
-			deft_buf_printf(&msg, "did not end within %ds: killed",
-			                DEATH_TIMEOUT_MS / 1000);
+			deft_buf_printf(&msg, "did not end within %s: killed",
+			                limit);
 		else
 			deft_buf_printf(&msg, "killed, as the test's context "
 			                "was cancelled: %s", t_ctx_cause(ctx));

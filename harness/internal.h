@@ -338,6 +338,7 @@ struct deft_options {
 	uint64_t seed;
 	enum deft_leak_mode leaks;  /* -leaks */
 	long parallel;              /* -parallel; 0: online CPUs */
+	double timeout_scale;       /* -timeout-scale; 1 when not given */
 };
 
 extern struct deft_options deft_opt;
@@ -351,6 +352,14 @@ static inline const char *deft_base_name(const char *path)
 }
 
 /* ---- time ---- */
+/* A deadline of ms milliseconds times -timeout-scale. */
+static inline long deft_scaled_ms(long ms)
+{
+	double f = deft_opt.timeout_scale > 0 ? deft_opt.timeout_scale : 1;
+	double scaled = (double)ms * f;
+	return scaled > 1e12 ? 1000000000000L : (long)scaled;
+}
+
 static inline double deft_seconds_since(const struct timespec *start)
 {
 	struct timespec now;

@@ -138,7 +138,7 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd,
 	c->order = started++;
 	c->chan = c->out = c->err = -1;
 	c->live = deft_sup_opts->jobs <= 1;
-	c->timeout_ms = def->timeout_ms > 0 ? def->timeout_ms
+	c->timeout_ms = def->timeout_ms > 0 ? deft_scaled_ms(def->timeout_ms)
 	                                    : deft_sup_opts->test_timeout_ms;
 	int sv[2], out[2], err[2];
 	bool ok = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0;

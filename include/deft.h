@@ -72,7 +72,8 @@ void deft_register(struct deft_test_def *def);
  * Options, as designated initialisers after the name:
  *   .timeout_ms = N   the test's deadline in milliseconds, instead of the
  *                     run's -test-timeout (enforced when tests run in
- *                     processes of their own, the default)
+ *                     processes of their own, the default); multiplied
+ *                     by -timeout-scale
  */
 #ifndef __cplusplus
 #define TEST(fn_, ...)                                                     \
@@ -533,8 +534,9 @@ void deft_main_cleanup(const char *file, int line, const char *what,
  *     or t_failnow in fn end the child too (their message is lost),
  *     and t_error there does not fail the test.
  *
- * A child still alive after 10 seconds, or when the test's context is
- * cancelled (its .timeout_ms passed, the run was interrupted), is killed
+ * A child still alive after 10 seconds (times -timeout-scale), or when
+ * the test's context is cancelled (its .timeout_ms passed, the run was
+ * interrupted), is killed
  * with SIGKILL, and the check fails.  Each of these fails the test at the caller's file:line,
  * and carries on, when the child does not end as expected: it exited
  * with another status, was killed instead of exiting or the other way

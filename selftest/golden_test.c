@@ -78,7 +78,9 @@ static const struct golden cases[] = {
 	{"fixtures", "fixtures", {"-v"}},
 	{"fixtures_in_process", "fixtures", {"-v", "-isolation=none"}},
 	{"leak_free", "leak_free", {"-count", "20"}},
-	{"death", "death", {"-v"}},
+	{"death", "death", {"-v", "-skip", "hang_past_limit"}},
+	{"death_limit_scaled", "death",
+	 {"-run", "^hang_past_limit$", "-timeout-scale", "0.02"}},
 	{"test_main", "test_main", {"-v"}},
 	{"test_main_in_process", "test_main", {"-v", "-isolation=none"}},
 	{"test_main_list", "test_main", {"-list", "."}},
@@ -86,7 +88,7 @@ static const struct golden cases[] = {
 	{"test_main_skip", "test_main_skip", {0}},
 	{"test_main_twice", "test_main_twice", {"-v"}},
 	{"death_in_process", "death", {"-v", "-isolation=none", "-skip",
-	                               "timeout"}},
+	                               "timeout|hang_past_limit"}},
 	{"echo_forgot_stop", "echo_forgot_stop", {0}},
 	{"parallel", "parallel", {"-v", "-isolation=none"}},
 	{"parallel_quiet", "parallel", {"-parallel", "1", "-isolation=none"}},
@@ -101,12 +103,38 @@ static const struct golden cases[] = {
 	 {"-v", "-run", "deadline", "-timeout", "50ms", "-isolation=none"}},
 	{"timeout_cancels", "parallel",
 	 {"-v", "-run", "deadline", "-timeout", "50ms"}},
+	{"timeout_scale", "parallel",
+	 {"-v", "-run", "deadline", "-timeout", "25ms", "-timeout-scale", "2"}},
+	{"timeout_scale_env", "parallel",
+	 {"-run", "deadline", "-timeout", "25ms"}},
+	{"timeout_scale_flag_first", "parallel",
+	 {"-run", "deadline", "-timeout", "100ms", "-timeout-scale", "0.5"}},
+	{"usage_bad_timeout_scale", "parallel", {"-timeout-scale", "0"}},
+	{"usage_bad_timeout_scale_env", "parallel", {0}},
 	/* the endings of misbehave's tests that show no backtrace or address
 	 * and that no sanitizer changes; misbehave_check.py checks the rest */
 	{"misbehave_endings", "misbehave",
 	 {"-v", "-run", "^(fine_first|underscore_exit|killed|close_all_fds|"
 	  "close_stdout_stderr|fine_last)$"}},
 };
+
+/* NAME=VALUE added to the environment of a case, by its name. */
+static const struct {
+	const char *name;
+	const char *env;
+} case_env[] = {
+	{"timeout_scale_env", "DEFT_TIMEOUT_SCALE=2"},
+	{"timeout_scale_flag_first", "DEFT_TIMEOUT_SCALE=2"},
+	{"usage_bad_timeout_scale_env", "DEFT_TIMEOUT_SCALE=3x"},
+};
+
+static const char *env_of(const struct golden *g)
+{
+	for (size_t i = 0; i < sizeof(case_env) / sizeof(*case_env); i++)
+		if (strcmp(case_env[i].name, g->name) == 0)
+			return case_env[i].env;
+	return NULL;
+}
 
 static char *self_dir(void)
 {
@@ -210,8 +238,21 @@ static char *run_case(T *t, const struct golden *g)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	size_t n_env = 0;
+	while (environ[n_env])
+		n_env++;
+	char **envp = calloc(n_env + 2, sizeof(*envp));
+	T_ASSERT_NOT_NULL(t, envp);
+	t_defer(t, free, envp);
+	/* The outputs hold durations: the caller's scale must not change
+	 * them. */
+	size_t k = 0;
+	for (size_t i = 0; i < n_env; i++)
+		if (strncmp(environ[i], "DEFT_TIMEOUT_SCALE=", 19) != 0)
+			envp[k++] = environ[i];
+	envp[k] = (char *)env_of(g);
 	pid_t pid;
-	int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	int rc = posix_spawn(&pid, path, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	close(err[1]);
@@ -229,7 +270,8 @@ static char *run_case(T *t, const struct golden *g)
 	char *result;
 	size_t rlen;
 	FILE *r = open_memstream(&result, &rlen);
-	fprintf(r, "$ %s", g->prog);
+	const char *env = env_of(g);
+	fprintf(r, "$ %s%s%s", env ? env : "", env ? " " : "", g->prog);
 	for (int i = 0; g->args[i]; i++)
 		fprintf(r, " %s", g->args[i]);
 	if (WIFEXITED(status))

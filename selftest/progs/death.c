@@ -136,3 +136,10 @@ TEST(timeout, .timeout_ms = 300)
 {
 	t_expect_exit(t, 0, hang, NULL);
 }
+
+/* No deadline of the test's own: the death test's limit ends the child
+ * (10s; golden_test runs this with -timeout-scale 0.02). */
+TEST(hang_past_limit)
+{
+	t_expect_exit(t, 0, hang, NULL);
+}
