@@ -612,15 +612,20 @@ static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
 			                timeout);
 		}
 		deft_buf_printf(detail, "timed out after %s", timeout);
+		/* Computing, or waiting (or starved of CPU, on a loaded
+		 * machine)?  The process's CPU time tells. */
+		char cpu[64];
+		snprintf(cpu, sizeof(cpu), " (its process used %.2fs of CPU)",
+		         c->cpu_s);
 		if (c->stage != KILLED) {
 			deft_buf_printf(why, "deft: %s; it was asked to stop "
-			                "and ended within the %s grace period",
-			                what.data, grace);
+			                "and ended within the %s grace period%s",
+			                what.data, grace, cpu);
 			deft_buf_free(&what);
 			return DEFT_TIMED_OUT;
 		}
 		deft_buf_printf(why, "deft: %s, and was still running %s "
-		                "later: killed", what.data, grace);
+		                "later: killed%s", what.data, grace, cpu);
 		deft_buf_free(&what);
 		if (c->stacks.len) {
 			deft_buf_puts(why, "\nits threads were:\n");

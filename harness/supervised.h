@@ -37,6 +37,7 @@ struct child {
 	bool resumed;                   /* and was let go on */
 	size_t order;                   /* of starting */
 	int status;
+	double cpu_s;                   /* user + system time, once exited */
 	enum stage stage;
 	enum deft_ending forced;        /* DEFT_ENDED unless stopped by us */
 	bool by_run_timeout;            /* forced by -timeout */

@@ -109,10 +109,12 @@ static void kill_leftovers(struct child *c)
 	kill(-c->pid, SIGKILL);
 }
 
-static void on_exited(struct child *c, int status)
+static void on_exited(struct child *c, int status, const struct rusage *ru)
 {
 	c->exited = true;
 	c->status = status;
+	c->cpu_s = (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+	           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
 	kill_leftovers(c);
 	c->drain_until = now_ns() + (int64_t)DRAIN_MS * 1000000;
 }
@@ -320,11 +322,12 @@ static int64_t next_wakeup(int64_t run_deadline)
 static void reap(void)
 {
 	int status;
+	struct rusage ru;
 	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0)
 		for (struct child *c = children; c; c = c->next)
 			if (c->pid == pid)
-				on_exited(c, status);
+				on_exited(c, status, &ru);
 }
 
 static size_t running(void)

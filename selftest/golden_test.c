@@ -219,6 +219,7 @@ static void normalise_volatile(char *s)
 	normalise(s, "thread [0-9]+ ", "thread N ");
 	normalise(s, "child process [0-9]+ ", "child process N ");
 	normalise(s, "pid [0-9]+ \\(", "pid N (");
+	normalise(s, "used [0-9]+\\.[0-9]+s of CPU", "used N.NNs of CPU");
 	normalise(s, "/[^ ]*/deft-[A-Za-z0-9_.-]+-[A-Za-z0-9]{6}", "$TMP");
 }
 
