@@ -44,7 +44,6 @@ static const char usage_text[] =
 	"  -test-timeout D  a test's deadline, e.g. 500ms, 2s, 1m (default\n"
 	"                   none); TEST(name, .timeout_ms = N) overrides it\n"
 	"  -grace D         from a test's deadline to its kill (default 1s)\n"
-
 	"  -timeout D       the whole run's deadline: contexts are cancelled,\n"
 	"                   then tests still running killed after -grace\n"
 	"                   (default 10m; 0: none)\n"

@@ -536,16 +536,16 @@ void deft_main_cleanup(const char *file, int line, const char *what,
  *
  * A child still alive after 10 seconds (times -timeout-scale), or when
  * the test's context is cancelled (its .timeout_ms passed, the run was
- * interrupted), is killed
- * with SIGKILL, and the check fails.  Each of these fails the test at the caller's file:line,
- * and carries on, when the child does not end as expected: it exited
- * with another status, was killed instead of exiting or the other way
- * round, or fn returned; the message says what happened ("exited with
- * status 0", "killed by SIGSEGV (Segmentation fault)", "returned
- * normally") and shows the child's stderr, cut to 1 KiB.  The child is
- * always waited for: it is neither a zombie nor a leak.  Forking a
- * process with other threads running is as safe as fork() is: fn should
- * not need a lock another thread may hold (malloc's, stdio's).
+ * interrupted), is killed with SIGKILL, and the check fails.  Each of
+ * these fails the test at the caller's file:line, and carries on, when
+ * the child does not end as expected: it exited with another status,
+ * was killed instead of exiting or the other way round, or fn returned;
+ * the message says what happened ("exited with status 0", "killed by
+ * SIGSEGV (Segmentation fault)", "returned normally") and shows the
+ * child's stderr, cut to 1 KiB.  The child is always waited for: it is
+ * neither a zombie nor a leak.  Forking a process with other threads
+ * running is as safe as fork() is: fn should not need a lock another
+ * thread may hold (malloc's, stdio's).
  * RETURNS: true when the child ended as expected.
  * ------------------------------------------------------------------------ */
 

@@ -50,7 +50,7 @@ static void shell_quote(struct deft_buf *b, const char *s)
 {
 	if (s[0] != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
 	                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	                        "_-+./,:@%^=") == strlen(s)) {
+	                        "_-+./,:@%=") == strlen(s)) {
 		deft_buf_puts(b, s);
 		return;
 	}
@@ -114,7 +114,6 @@ static void note_failure(struct console *c, const struct open_test *o)
 	}
 	deft_buf_free(&line);
 }
-
 
 /* Ends a line a test's output left open, so deft's own lines start on
  * a line of their own. */
