@@ -203,8 +203,9 @@ void deft_ctx_set_timeout(double seconds);
 void deft_parallel_after_fork(void);
 void deft_ctx_after_fork(void);
 /* In a test's own process: the test's deadline, seconds from now (0:
- * none), and what set it ("-timeout 2s"), for the contexts' cause.  The thread that cancels contexts starts with the first one, so
- * a test that makes none pays nothing for it. */
+ * none), and what set it ("-timeout 2s"), for the contexts' cause.  The
+ * thread that cancels contexts starts with the first one, so a test that
+ * makes none pays nothing for it. */
 void deft_ctx_set_child_deadline(double seconds, const char *what);
 /* Whether the run's -timeout has passed (without isolation). */
 bool deft_run_timed_out(void);

@@ -8,13 +8,13 @@
  * reports the differences.  The check runs after every top-level test, so
  * the common case, nothing changed, costs one snapshot (leak_snapshot.c):
  * a clean "after" is the next test's "before", and names, link targets
- * and process states are read only for what is reported.  A verdict of leak is never taken at
- * once: the snapshot is taken again after growing sleeps, for up to a
- * second while threads remain (as goleak does), and at least once
- * otherwise, so that a thread on its way out or a loaded machine is not
- * reported.  Where a leaked thread or descriptor was created is not
- * known: interposing pthread_create and open would fight the sanitizers'
- * own interceptors, so deft does not.
+ * and process states are read only for what is reported.  A verdict of
+ * leak is never taken at once: the snapshot is taken again after growing
+ * sleeps, for up to a second while threads remain (as goleak does), and
+ * at least once otherwise, so that a thread on its way out or a loaded
+ * machine is not reported.  Where a leaked thread or descriptor was
+ * created is not known: interposing pthread_create and open would fight
+ * the sanitizers' own interceptors, so deft does not.
  */
 #include "internal.h"
 #include "../reporters/report.h"

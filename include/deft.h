@@ -587,8 +587,9 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
  *     /proc/self/fd target: socket:[N], pipe:[N], anon_inode:[eventfd],
  *     a path;
  *   - threads still running, with their names (/proc/self/task/N/comm)
- *     and the system call they wait in, after a grace period of up to a second with growing sleeps, so a
- *     thread that is on its way out is not counted;
+ *     and the system call they wait in, after a grace period of up to
+ *     a second with growing sleeps, so a thread that is on its way out
+ *     is not counted;
  *   - environment variables changed, set or unset, with the old and new
  *     values; deft restores them, and the working directory and umask
  *     too, so the next test starts as this one did;
