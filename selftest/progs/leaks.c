@@ -1,8 +1,9 @@
 /*
  * leaks.c - tests that leave something behind, one kind each, for the
  * golden tests of leak detection; and tests that must not be reported:
- * a thread that exits within the grace period, leaks a test ignores, a
- * fixture registered with t_main_cleanup.  Whatever leaks here is
+ * a thread that exits within the grace period, a descriptor a thread
+ * closes within it, leaks a test ignores, a fixture registered with
+ * t_main_cleanup.  Whatever leaks here is
  * released by main cleanups, which run after the last test.
  */
 #define _GNU_SOURCE
@@ -108,6 +109,29 @@ TEST(thread_exits_within_grace_period)
 {
 	pthread_t th;
 	T_ASSERT_EQ(t, pthread_create(&th, NULL, exit_soon, NULL), 0);
+	pthread_detach(th);
+}
+
+static void *close_soon(void *arg)
+{
+	struct timespec ts = {0, 100 * 1000000};
+	nanosleep(&ts, NULL);
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* A thread the test knowingly keeps (a server's worker, say) closes the
+ * test's socket 100ms after the test ends: the check waits for it. */
+TEST(fd_closed_by_a_thread_within_grace_period)
+{
+	int sv[2];
+	T_ASSERT_EQ(t, socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	t_leak_ignore_thread_name(t, "late-closer");
+	pthread_t th;
+	T_ASSERT_EQ(t, pthread_create(&th, NULL, close_soon,
+	                              (void *)(intptr_t)sv[0]), 0);
+	pthread_setname_np(th, "late-closer");
 	pthread_detach(th);
 }
 
