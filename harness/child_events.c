@@ -192,7 +192,7 @@ static void on_start(struct child *c, const char *p, size_t len)
 	char *file = s.file_len ? strndup(p + sizeof(s) + s.name_len,
 	                                  s.file_len) : NULL;
 	struct deft_test_info info = {id, global_id(c, s.parent), name, file,
-	                              s.line};
+	                              s.line, s.parent == 0 ? c->retry : 0};
 	deft_report_start(&info);
 	free(name);
 	free(file);
@@ -244,7 +244,10 @@ static void report_end(struct child *c, const char *p)
 		return;
 	char *detail = e.detail_len ? strndup(p + sizeof(e), e.detail_len)
 	                            : NULL;
-	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed};
+	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed,
+	                            false};
+	if (e.id == c->top && c->may_retry && e.result == DEFT_FAIL)
+		end.retried = c->retried = true;
 	deft_report_end(id, &end);
 	free(detail);
 }
@@ -710,13 +713,15 @@ static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
 }
 
 void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
-                              enum deft_ending ending, const char *detail)
+                              enum deft_ending ending, const char *detail,
+                              bool retried)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double elapsed = (double)(now.tv_sec - o->started.tv_sec) +
 	                 (double)(now.tv_nsec - o->started.tv_nsec) / 1e9;
-	struct deft_test_end end = {DEFT_FAIL, ending, detail, elapsed};
+	struct deft_test_end end = {DEFT_FAIL, ending, detail, elapsed,
+	                            retried};
 	deft_report_end(id, &end);
 }
 
@@ -748,6 +753,9 @@ static void dispatch_all(struct child *c, const struct deft_buf *b)
 
 void deft_sup_finish(struct child *c)
 {
+	/* A failure runs again unless the run is being stopped. */
+	c->may_retry = c->retry < (unsigned long)deft_opt.retries &&
+	               c->forced != DEFT_INTERRUPTED && !c->by_run_timeout;
 	c->live = true;
 	dispatch_all(c, &c->queue);
 	struct deft_buf why = DEFT_BUF_INIT, detail = DEFT_BUF_INIT;
@@ -786,11 +794,15 @@ void deft_sup_finish(struct child *c)
 	while (c->nopen > 0) {
 		struct open_test o = c->open[--c->nopen];
 		if (c->nopen == 0 && !failed &&
-		    c->held_end.len >= sizeof(struct deft_msg_end))
+		    c->held_end.len >= sizeof(struct deft_msg_end)) {
 			release_held_end(c);
-		else
-			deft_sup_end_synthesised(o.id, &o, ending,
-			                o.id == blamed ? blame : NULL);
+			continue;
+		}
+		if (c->nopen == 0 && c->may_retry)
+			c->retried = true;
+		deft_sup_end_synthesised(o.id, &o, ending,
+		                         o.id == blamed ? blame : NULL,
+		                         c->nopen == 0 && c->retried);
 	}
 	deft_buf_free(&why);
 	deft_buf_free(&detail);

@@ -34,6 +34,9 @@ static const char usage_text[] =
 	"  -v               print every test as it runs, and all logs\n"
 	"  -count N         run each test N times (default 1)\n"
 	"  -failfast        start no new test after the first failure\n"
+	"  -retries N       run a failed top-level test again, up to N times,\n"
+	"                   until it passes; one that then passes is flaky\n"
+	"  -fail-on-flaky   a flaky test fails the run (exit status 1)\n"
 	"  -shuffle off|on|SEED\n"
 	"                   run top-level tests in random order; the seed\n"
 	"                   is printed so the order can be repeated\n"
@@ -223,12 +226,25 @@ static int read_test_env(struct flag_state *st)
 	return 0;
 }
 
+/* Sets *n to the integer value of flag -name, from min to max. */
+static int set_number(const char *name, const char *value, long min,
+                      long max, long *n)
+{
+	const char *err = NULL;
+	long v = strtonum(value, min, max, &err);
+	if (err)
+		return usage_error("invalid value \"%s\" for -%s: %s (want "
+		                   "%ld to %ld)", value, name, err, min, max);
+	*n = v;
+	return 0;
+}
+
 /* Sets one flag; value is NULL when none was given with '='. */
 static int set_flag(struct flag_state *st, const char *name,
                     const char *value, char ***rest)
 {
 	static const char *const bools[] = {"v", "failfast", "h", "help",
-	                                    "json", "tap"};
+	                                    "json", "tap", "fail-on-flaky"};
 	bool is_bool = false;
 	for (size_t i = 0; i < sizeof(bools) / sizeof(*bools); i++)
 		is_bool |= strcmp(name, bools[i]) == 0;
@@ -240,6 +256,8 @@ static int set_flag(struct flag_state *st, const char *name,
 			st->json = on;
 		else if (strcmp(name, "tap") == 0)
 			st->tap = on;
+		else if (strcmp(name, "fail-on-flaky") == 0)
+			deft_opt.fail_on_flaky = on;
 		else if (name[0] == 'v')
 			deft_opt.verbose = on;
 		else if (name[0] == 'f')
@@ -251,7 +269,7 @@ static int set_flag(struct flag_state *st, const char *name,
 	static const char *const valued[] = {
 		"run", "skip", "list", "count", "shuffle", "isolation",
 		"jobs", "test-timeout", "timeout", "grace", "junit", "shard",
-		"leaks", "parallel", "timeout-scale"};
+		"leaks", "parallel", "timeout-scale", "retries"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(valued) / sizeof(*valued); i++)
 		known |= strcmp(name, valued[i]) == 0;
@@ -303,26 +321,17 @@ static int set_flag(struct flag_state *st, const char *name,
 	}
 	if (strcmp(name, "shard") == 0)
 		return parse_shard(value);
-	const char *err = NULL;
+	long jobs = st->sup.jobs;
 	if (strcmp(name, "jobs") == 0) {
-		st->sup.jobs = (int)strtonum(value, 1, 1024, &err);
-		if (err)
-			return usage_error("invalid value \"%s\" for -jobs: "
-			                   "%s (want 1 to 1024)", value, err);
-		return 0;
+		int rc = set_number(name, value, 1, 1024, &jobs);
+		st->sup.jobs = (int)jobs;
+		return rc;
 	}
-	if (strcmp(name, "parallel") == 0) {
-		deft_opt.parallel = strtonum(value, 1, 100000, &err);
-		if (err)
-			return usage_error("invalid value \"%s\" for -parallel: "
-			                   "%s (want 1 to 100000)", value, err);
-		return 0;
-	}
-	deft_opt.count = strtonum(value, 1, 1000000, &err);
-	if (err)
-		return usage_error("invalid value \"%s\" for -count: %s (want "
-		                   "1 to 1000000)", value, err);
-	return 0;
+	if (strcmp(name, "retries") == 0)
+		return set_number(name, value, 0, 100, &deft_opt.retries);
+	if (strcmp(name, "parallel") == 0)
+		return set_number(name, value, 1, 100000, &deft_opt.parallel);
+	return set_number(name, value, 1, 1000000, &deft_opt.count);
 }
 
 static int parse_flags(struct flag_state *st, char **argv)
@@ -454,12 +463,18 @@ static bool run_loop_resume(void *arg)
 			if (!deft_selected(def->name) ||
 			    !deft_in_shard(def->name))
 				continue;
-			T *t = deft_test_new(NULL, def->name);
-			t->file = def->file;
-			t->line = def->line;
-			if (!deft_top_level_run(t, call_top_level, def,
-			                        run_loop_resume, l))
-				return false;
+			bool retried = false;
+			unsigned retry = 0;
+			do {
+				T *t = deft_test_new(NULL, def->name);
+				t->file = def->file;
+				t->line = def->line;
+				t->retry = retry++;
+				if (!deft_top_level_run(t, call_top_level, def,
+				                        run_loop_resume, l,
+				                        &retried))
+					return false;
+			} while (retried);
 		}
 		deft_top_level_wait();
 	}
@@ -486,6 +501,13 @@ struct t_m {
 	bool ran;
 };
 
+/* Whether a test failed, or passed only on a retry with -fail-on-flaky. */
+static bool run_failed(void)
+{
+	struct deft_totals tot = deft_report_totals();
+	return tot.failed || (deft_opt.fail_on_flaky && tot.flaky);
+}
+
 int t_run_tests(t_m *m)
 {
 	if (m->ran) {
@@ -511,7 +533,7 @@ int t_run_tests(t_m *m)
 	}
 	if (interrupted)
 		return 128 + interrupted;
-	return deft_report_totals().failed ? 1 : 0;
+	return run_failed() ? 1 : 0;
 }
 
 static bool use_colour(void)
@@ -557,7 +579,8 @@ int t_main(int argc, char **argv)
 		deft_report_add(deft_junit_new(st.junit));
 	deft_premature_exit_mark(true);
 	struct deft_run_info run = {argc, argv, deft_base_name(st.prog),
-	                            deft_opt.shuffle, deft_opt.seed, {0, 0}};
+	                            deft_opt.shuffle, deft_opt.seed, {0, 0},
+	                            deft_opt.fail_on_flaky};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
 	if (st.json || st.tap) {
@@ -598,5 +621,5 @@ int t_main(int argc, char **argv)
 		return rc == 0 && (!cleaned || !written) ? 1 : rc;
 	if (rc > 1)
 		return rc;      /* interrupted */
-	return deft_report_totals().failed || !written ? 1 : 0;
+	return run_failed() || !written ? 1 : 0;
 }

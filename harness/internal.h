@@ -94,6 +94,8 @@ struct T {
 	bool parallel;              /* t_parallel called */
 	bool sets_process_state;    /* t_setenv, t_chdir: not parallel */
 	bool is_main_cleanup;       /* main_cleanup.c's test */
+	unsigned retry;             /* top-level: 0, or which run again */
+	bool retried;               /* top-level: failed, and runs again */
 	struct deft_leak *leak;     /* leak.c: the snapshot, depth 0 only */
 	/* parallel.c */
 	int handoff;                /* futex: running, paused or done */
@@ -157,12 +159,14 @@ void deft_family_finish(T *t);
 bool deft_test_retire(T *t);
 /* Tells the t_run waiting for sequential test t that it is done. */
 void deft_test_done(T *t);
-/* Runs a top-level test on the calling thread (cli.c) and frees it.
+/* Runs a top-level test on the calling thread (cli.c) and frees it;
+ * sets *retried when it failed and must run again (-retries).
  * RETURNS: false when the test called t_parallel: a new thread has then
  * called resume(resume_arg) to carry on with the run's remaining tests,
  * and the caller must stop and wait in deft_top_level_join. */
 bool deft_top_level_run(T *t, t_fn *fn, void *arg,
-                        bool (*resume)(void *), void *resume_arg);
+                        bool (*resume)(void *), void *resume_arg,
+                        bool *retried);
 /* Lets paused top-level tests run and waits for them (cli.c). */
 void deft_top_level_wait(void);
 /* Waits until a resume function that was handed the run returns true. */
@@ -340,6 +344,8 @@ struct deft_options {
 	enum deft_leak_mode leaks;  /* -leaks */
 	long parallel;              /* -parallel; 0: online CPUs */
 	double timeout_scale;       /* -timeout-scale; 1 when not given */
+	long retries;               /* -retries */
+	bool fail_on_flaky;         /* -fail-on-flaky */
 };
 
 extern struct deft_options deft_opt;

@@ -379,7 +379,8 @@ static int run_done;            /* word: 1 once the run's loop is over */
 static _Thread_local bool handed_over;  /* this thread's test paused */
 
 bool deft_top_level_run(T *t, t_fn *fn, void *arg,
-                        bool (*resume)(void *), void *resume_arg)
+                        bool (*resume)(void *), void *resume_arg,
+                        bool *retried)
 {
 	run_resume = resume;
 	run_resume_arg = resume_arg;
@@ -388,6 +389,7 @@ bool deft_top_level_run(T *t, t_fn *fn, void *arg,
 	deft_test_run(t, fn, arg);
 	if (handed_over)
 		return false;   /* the root family frees t */
+	*retried = t->retried;
 	deft_test_free(t);
 	return true;
 }

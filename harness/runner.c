@@ -76,8 +76,20 @@ void deft_test_report_start(T *t)
 		return;
 	t->start_reported = true;
 	struct deft_test_info info = {t->id, t->parent ? t->parent->id : 0,
-	                              t->name, t->file, t->line};
+	                              t->name, t->file, t->line, t->retry};
 	deft_report_start(&info);
+}
+
+/* Whether failed test t runs again (-retries): a top-level test run in
+ * line by this process's loop over tests, with retries left, in a run
+ * that goes on.  A test's own process leaves retrying to its supervisor,
+ * and a top-level test that called t_parallel finishes on a thread of
+ * its own, after the loop has gone on: neither is retried here. */
+static bool will_retry(const T *t)
+{
+	return t->depth == 0 && !t->is_main_cleanup && !t->parallel &&
+	       !deft_child_isolated() && t->retry < deft_opt.retries &&
+	       !deft_run_interrupted() && !deft_run_timed_out();
 }
 
 bool deft_test_run(T *t, t_fn *fn, void *arg)
@@ -103,11 +115,13 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 	enum deft_result res = result_of(t);
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 
-	if (res == DEFT_FAIL)
+	t->retried = res == DEFT_FAIL && will_retry(t);
+	if (res == DEFT_FAIL && !t->retried)
 		__atomic_add_fetch(&deft_failures, 1, __ATOMIC_RELAXED);
 	struct deft_test_end end = {res, DEFT_ENDED, NULL,
 	                            t->elapsed_before +
-	                            deft_seconds_since(&t->started)};
+	                            deft_seconds_since(&t->started),
+	                            t->retried};
 	deft_report_end(t->id, &end);
 	return deft_test_retire(t);
 }

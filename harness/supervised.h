@@ -38,6 +38,9 @@ struct child {
 	size_t order;                   /* of starting */
 	int status;
 	double cpu_s;                   /* user + system time, once exited */
+	unsigned retry;                 /* 0, or which run again (-retries) */
+	bool may_retry;                 /* a failure now is run again */
+	bool retried;                   /* its test failed and runs again */
 	enum stage stage;
 	enum deft_ending forced;        /* DEFT_ENDED unless stopped by us */
 	bool by_run_timeout;            /* forced by -timeout */
@@ -86,9 +89,11 @@ void deft_sup_note_silent_thread(struct child *c, int tid);
  * came from its process. */
 void deft_sup_unstarted(struct child *c, const char *why);
 
-/* Ends a test that was open in a child that can no longer end it. */
+/* Ends a test that was open in a child that can no longer end it;
+ * retried says a top-level test runs again (-retries). */
 void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
-                              enum deft_ending ending, const char *detail);
+                              enum deft_ending ending, const char *detail,
+                              bool retried);
 
 /* Reports how c ended, once its process is gone; then frees it. */
 void deft_sup_finish(struct child *c);

@@ -132,11 +132,52 @@ static void close_all_but(int keep[3])
 	}
 }
 
-static struct child *spawn(const struct deft_test_def *def, int sigfd,
-                           int64_t run_deadline)
+/* Reports the test of c, which has no process, as failed for why; frees
+ * c. */
+static void report_unstarted(struct child *c, const char *why,
+                             enum deft_ending ending, const char *detail)
+{
+	c->exited = c->done = true;
+	c->live = true;
+	deft_sup_unstarted(c, why);
+	struct open_test top = c->open[0];
+	deft_sup_end_synthesised(top.id, &top, ending, detail, false);
+	deft_sup_free(c);
+}
+
+/* Failed top-level tests waiting to run again (-retries), oldest first. */
+struct pending_retry {
+	const struct deft_test_def *def;
+	unsigned retry;
+	struct pending_retry *next;
+};
+
+static struct pending_retry *retries, **retries_tail = &retries;
+
+static void retry_later(const struct deft_test_def *def, unsigned retry)
+{
+	struct pending_retry *r = deft_xcalloc(1, sizeof(*r));
+	r->def = def;
+	r->retry = retry;
+	*retries_tail = r;
+	retries_tail = &r->next;
+}
+
+static struct pending_retry *retry_take(void)
+{
+	struct pending_retry *r = retries;
+	retries = r->next;
+	if (retries == NULL)
+		retries_tail = &retries;
+	return r;
+}
+
+static struct child *spawn(const struct deft_test_def *def, unsigned retry,
+                           int sigfd, int64_t run_deadline)
 {
 	struct child *c = deft_xcalloc(1, sizeof(*c));
 	c->def = def;
+	c->retry = retry;
 	c->order = started++;
 	c->chan = c->out = c->err = -1;
 	c->live = deft_sup_opts->jobs <= 1;
@@ -182,16 +223,11 @@ static struct child *spawn(const struct deft_test_def *def, int sigfd,
 			close(sv[0]); close(sv[1]); close(out[0]);
 			close(out[1]); close(err[0]); close(err[1]);
 		}
-		c->exited = c->done = true;
-		c->live = true;
 		struct deft_buf b = DEFT_BUF_INIT;
 		deft_buf_printf(&b, "deft: cannot start the test's process: %s",
 		                strerror(e));
-		deft_sup_unstarted(c, b.data);
-		struct open_test top = c->open[0];
-		deft_sup_end_synthesised(top.id, &top, DEFT_CRASHED, "cannot fork");
+		report_unstarted(c, b.data, DEFT_CRASHED, "cannot fork");
 		deft_buf_free(&b);
-		deft_sup_free(c);
 		return NULL;
 	}
 	if (c->pid == 0) {
@@ -393,6 +429,8 @@ static size_t collect(int64_t now)
 			deft_sup_drain(c);
 			*p = c->next;
 			deft_sup_finish(c);
+			if (c->retried)
+				retry_later(c->def, c->retry + 1);
 			if (c->chan >= 0)
 				close(c->chan);
 			if (c->out >= 0)
@@ -512,20 +550,47 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 		            (opt->failfast && deft_report_totals().failed);
 		size_t sequential, parallel;
 		count_running(&sequential, &parallel);
-		while (!stop && next < n && sequential < (size_t)opt->jobs) {
-			if (spawn(schedule[next++], sigfd, run_deadline))
+		while (!stop && (retries || next < n) &&
+		       sequential < (size_t)opt->jobs) {
+			/* A failed test runs again before the next starts. */
+			const struct deft_test_def *def;
+			unsigned retry = 0;
+			if (retries) {
+				struct pending_retry *r = retry_take();
+				def = r->def;
+				retry = r->retry;
+				free(r);
+			} else {
+				def = schedule[next++];
+			}
+			if (spawn(def, retry, sigfd, run_deadline))
 				sequential++;
 		}
 		if (!interrupted && !run_timed_out && next >= n &&
-		    sequential == 0)
+		    retries == NULL && sequential == 0)
 			resume(parallel, now);
 		for (struct child *c = children; c; c = c->next)
 			step_deadlines(c, now);
 		if (collect(now) > 0)
 			continue;       /* a slot is free: start the next test */
-		if (children == NULL && (stop || next >= n))
+		if (children == NULL &&
+		    (stop || (next >= n && retries == NULL)))
 			break;
 		poll_once(sigfd, next_wakeup(run_deadline), &interrupted);
+	}
+	/* Failed runs reported as followed by another that the run's stop
+	 * left out: report those as failed, so no failure goes uncounted. */
+	while (retries) {
+		struct pending_retry *r = retry_take();
+		struct child *c = deft_xcalloc(1, sizeof(*c));
+		c->def = r->def;
+		c->retry = r->retry;
+		c->order = started++;
+		c->chan = c->out = c->err = -1;
+		report_unstarted(c, "deft: not run again: the run stopped first",
+		                 interrupted ? DEFT_INTERRUPTED : DEFT_ENDED,
+		                 "not run again");
+		free(r);
 	}
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -12,7 +12,9 @@
  *
  * Before the summary, each test that failed while none of its subtests
  * did is named in the command that runs it alone: the program as it was
- * invoked, with a -run pattern anchored and escaped level by level.
+ * invoked, with a -run pattern anchored and escaped level by level.  A
+ * failed run that -retries runs again says so; the tests that passed on
+ * a retry are listed as flaky.
  */
 #include "report.h"
 #include "../harness/buf.h"
@@ -29,8 +31,34 @@ struct open_test {
 	char *name;
 	struct deft_buf out;          /* held back for the result line */
 	bool failed_subtest;          /* a subtest of it failed */
+	unsigned retry;               /* a top-level test's, from its start */
 	struct open_test *next;       /* in its hash bucket */
 };
+
+/* A list of test names. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_add(struct names *l, const char *name)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->v = reallocarray(l->v, l->cap, sizeof(*l->v));
+		if (l->v == NULL)
+			abort();
+	}
+	l->v[l->n++] = deft_xstrdup(name);
+}
+
+static void names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	*l = (struct names){NULL, 0, 0};
+}
 
 struct console {
 	struct deft_reporter r;
@@ -41,8 +69,9 @@ struct console {
 	unsigned last;                /* the test -v printed a line of last */
 	bool midline;                 /* output so far ends without '\n' */
 	char *program;                /* argv[0], shell-quoted */
-	struct deft_buf reruns;       /* a command line per failed test */
-	size_t n_reruns;              /* failed tests, shown or not */
+	bool fail_on_flaky;
+	struct names failed;          /* to run alone, in order */
+	struct names flaky;           /* passed on a retry */
 };
 
 /* Appends s to b in single quotes if the shell would read it otherwise. */
@@ -82,37 +111,59 @@ static void run_pattern(struct deft_buf *b, const char *name)
 }
 
 /* Notes that test o failed, for the commands printed before the summary:
- * only tests none of whose subtests failed, each name once. */
+ * only tests none of whose subtests failed. */
 static void note_failure(struct console *c, const struct open_test *o)
 {
 	if (o->parent)
 		o->parent->failed_subtest = true;
 	/* The run's own cleanups (t_main_cleanup) are no test to select. */
-	if (o->failed_subtest || c->program == NULL ||
+	if (o->failed_subtest ||
 	    (o->parent == NULL && strcmp(o->name, "t_main_cleanup") == 0))
 		return;
-	struct deft_buf line = DEFT_BUF_INIT;
-	deft_buf_printf(&line, "    %s -run ", c->program);
-	struct deft_buf pattern = DEFT_BUF_INIT;
-	run_pattern(&pattern, o->name);
-	shell_quote(&line, pattern.data);
-	deft_buf_putc(&line, '\n');
-	deft_buf_free(&pattern);
-	bool seen = false;
-	for (size_t at = 0; at < c->reruns.len && !seen;) {
-		const char *end = memchr(c->reruns.data + at, '\n',
-		                         c->reruns.len - at);
-		size_t n = (size_t)(end - (c->reruns.data + at)) + 1;
-		seen = n == line.len &&
-		       memcmp(c->reruns.data + at, line.data, n) == 0;
-		at += n;
+	names_add(&c->failed, o->name);
+}
+
+/* Forgets the failures of top-level test name's run: it runs again. */
+static void forget_failures(struct console *c, const char *name)
+{
+	size_t len = strlen(name), kept = 0;
+	for (size_t i = 0; i < c->failed.n; i++) {
+		const char *f = c->failed.v[i];
+		if (strncmp(f, name, len) == 0 &&
+		    (f[len] == '\0' || f[len] == '/'))
+			free(c->failed.v[i]);
+		else
+			c->failed.v[kept++] = c->failed.v[i];
 	}
-	if (!seen) {
-		if (c->n_reruns < RERUNS_SHOWN)
-			deft_buf_add(&c->reruns, line.data, line.len);
-		c->n_reruns++;
+	c->failed.n = kept;
+}
+
+/* Prints the command that runs each failed test alone: the first
+ * RERUNS_SHOWN of them, each once. */
+static void print_reruns(struct console *c)
+{
+	if (c->failed.n == 0 || c->program == NULL)
+		return;
+	puts("to run a failed test alone (with -isolation none under a "
+	     "debugger):");
+	size_t shown = 0, i = 0;
+	for (; i < c->failed.n && shown < RERUNS_SHOWN; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(c->failed.v[k], c->failed.v[i]) == 0;
+		if (seen)
+			continue;
+		struct deft_buf line = DEFT_BUF_INIT, pattern = DEFT_BUF_INIT;
+		run_pattern(&pattern, c->failed.v[i]);
+		deft_buf_printf(&line, "    %s -run ", c->program);
+		shell_quote(&line, pattern.data);
+		puts(line.data);
+		deft_buf_free(&line);
+		deft_buf_free(&pattern);
+		shown++;
 	}
-	deft_buf_free(&line);
+	if (i < c->failed.n)
+		printf("    (and %zu more)\n", c->failed.n - i);
 }
 
 /* Ends a line a test's output left open, so deft's own lines start on
@@ -168,6 +219,7 @@ static void console_begin(struct deft_reporter *r,
                           const struct deft_run_info *run)
 {
 	struct console *c = (struct console *)r;
+	c->fail_on_flaky = run->fail_on_flaky;
 	if (run->argc < 1 || run->argv[0] == NULL || run->argv[0][0] == '\0')
 		return;
 	struct deft_buf b = DEFT_BUF_INIT;
@@ -190,6 +242,7 @@ static void console_start(struct deft_reporter *r,
 	o->id = test->id;
 	o->parent = test->parent ? find(c, test->parent) : NULL;
 	o->name = deft_xstrdup(test->name);
+	o->retry = test->retry;
 	add_open(c, o);
 	end_line(c);
 	if (c->verbose) {
@@ -291,6 +344,10 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		return;
 	if (res == DEFT_FAIL)
 		note_failure(c, o);
+	if (end->retried)
+		forget_failures(c, o->name);
+	if (o->parent == NULL && res == DEFT_PASS && o->retry > 0)
+		names_add(&c->flaky, o->name);
 	if (res == DEFT_FAIL || c->verbose) {
 		struct deft_buf line = DEFT_BUF_INIT;
 		deft_buf_printf(&line, "%s--- %s:%s %s (%.2fs)\n",
@@ -308,6 +365,10 @@ static void console_end(struct deft_reporter *r, unsigned id,
 			fwrite(line.data, 1, line.len, stdout);
 		deft_buf_free(&line);
 	}
+	if (o->parent == NULL && end->retried) {
+		end_line(c);
+		printf("deft: %s failed; it runs again (-retries)\n", o->name);
+	}
 	if (o->parent == NULL) {
 		fflush(stdout);
 		c->last = id;
@@ -322,18 +383,19 @@ static bool console_finish(struct deft_reporter *r,
 	end_line(c);
 	if (tot->passed + tot->failed + tot->skipped == 0)
 		puts("deft: warning: no tests to run");
-	if (c->n_reruns > 0) {
-		puts("to run a failed test alone (with -isolation none under "
-		     "a debugger):");
-		fwrite(c->reruns.data, 1, c->reruns.len, stdout);
-		if (c->n_reruns > RERUNS_SHOWN)
-			printf("    (and %zu more)\n",
-			       c->n_reruns - RERUNS_SHOWN);
+	print_reruns(c);
+	names_free(&c->failed);
+	if (c->flaky.n > 0) {
+		printf("flaky, passed on a retry%s:\n", c->fail_on_flaky
+		       ? " (-fail-on-flaky: the run fails)" : "");
+		for (size_t i = 0; i < c->flaky.n; i++)
+			printf("    %s\n", c->flaky.v[i]);
 	}
-	deft_buf_free(&c->reruns);
+	names_free(&c->flaky);
 	free(c->program);
 	c->program = NULL;
-	puts(tot->failed ? "FAIL" : "PASS");
+	bool failed = tot->failed || (c->fail_on_flaky && tot->flaky);
+	puts(failed ? "FAIL" : "PASS");
 	printf("%lu passed, %lu failed, %lu skipped\n", tot->passed,
 	       tot->failed, tot->skipped);
 	return fflush(stdout) == 0;

@@ -42,6 +42,7 @@ struct json {
 	struct timespec started; /* CLOCK_MONOTONIC */
 	struct deft_buf line;
 	bool write_failed;
+	bool fail_on_flaky;
 	time_t second;          /* the second whose text is in stamp */
 	char stamp[32];         /* "2006-01-02T15:04:05", UTC */
 };
@@ -145,6 +146,7 @@ static void json_begin(struct deft_reporter *r,
 	struct json *j = (struct json *)r;
 	free(j->package);
 	j->package = deft_xstrdup(run->program);
+	j->fail_on_flaky = run->fail_on_flaky;
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_puts(&b, "\",\"Package\":");
 	deft_json_string(&b, j->package);
@@ -226,6 +228,9 @@ static void end_node(struct json *j, struct deft_node *n,
 		outputf(j, n, "%*s    deft: test %s%s%s\n", 4 * n->depth, "",
 		        how, end->detail ? ": " : "",
 		        end->detail ? end->detail : "");
+	if (end->retried)
+		outputf(j, n, "    deft: %s failed; it runs again (-retries)\n",
+		        n->name);
 	outputf(j, n, "%*s--- %s: %s (%.2fs)\n", 4 * n->depth, "",
 	        words[res], n->name, end->elapsed);
 	action(j, actions[res], n, end->elapsed);
@@ -254,7 +259,8 @@ static bool json_finish(struct deft_reporter *r,
 		while (top->parent)
 			top = top->parent;
 		struct deft_test_end end = {DEFT_FAIL, DEFT_INTERRUPTED,
-		                            "the run ended before it", 0.0};
+		                            "the run ended before it", 0.0,
+		                            false};
 		end_node(j, top, &end);
 	}
 	double elapsed = 0;
@@ -262,7 +268,7 @@ static bool json_finish(struct deft_reporter *r,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	elapsed = (double)(now.tv_sec - j->started.tv_sec) +
 	          (double)(now.tv_nsec - j->started.tv_nsec) / 1e9;
-	bool failed = tot->failed > 0;
+	bool failed = tot->failed > 0 || (j->fail_on_flaky && tot->flaky);
 	if (tot->passed + tot->failed + tot->skipped == 0)
 		output(j, NULL, "testing: warning: no tests to run\n", 34);
 	outputf(j, NULL, "%s\n", failed ? "FAIL" : "PASS");

@@ -23,6 +23,12 @@
  * node keeps at most TEXT_CAP bytes of output, far below libxml2's 10 MB
  * limit, saying how much was cut.
  *
+ * A failed run of a top-level test that -retries runs again is not
+ * written: what failed in it is kept, and written into the same cases of
+ * the last run as Surefire does, <flakyFailure>/<flakyError> in a case
+ * that then passed and <rerunFailure>/<rerunError> in one that failed
+ * again (both schemas have them).
+ *
  * The file is written as <path>.XXXXXX in the same directory and renamed
  * over path when the run finishes, so a reader never sees half a report.
  * The root's totals are known only then: the root tag is written with
@@ -48,6 +54,16 @@ struct text {
 	size_t dropped;
 };
 
+/* What failed in a case of a run that runs again. */
+struct earlier_failure {
+	char *name;             /* the case's full name */
+	bool error;             /* crashed or timed out, not failed */
+	char *message;
+	char *type;
+	struct deft_buf body;   /* <stackTrace> and output, escaped */
+	struct earlier_failure *next;
+};
+
 struct junit_case {
 	struct text log;        /* logs only: the failure's text */
 	struct text out;        /* logs and captured stdout */
@@ -59,6 +75,7 @@ struct junit_case {
 	char *where;            /* "file.c:12", or NULL */
 	struct timespec started;
 	unsigned tests, failures, errors, skipped;
+	struct earlier_failure *failed; /* this run's failed cases */
 };
 
 struct round_count {
@@ -79,8 +96,22 @@ struct junit {
 	double time;
 	struct round_count *rounds;     /* open addressing, by name hash */
 	size_t nrounds, cap_rounds;
+	struct earlier_failure *earlier; /* of runs that run again */
 	bool failed;
 };
+
+static void earlier_free(struct earlier_failure *f)
+{
+	while (f) {
+		struct earlier_failure *next = f->next;
+		free(f->name);
+		free(f->message);
+		free(f->type);
+		deft_buf_free(&f->body);
+		free(f);
+		f = next;
+	}
+}
 
 static void text_add(struct text *t, const char *s, size_t n)
 {
@@ -129,8 +160,8 @@ static uint64_t fnv1a(const char *s)
 }
 
 /* How many times a top-level test of this name has started, this one
- * included. */
-static unsigned count_round(struct junit *j, const char *name)
+ * included; a retry (again) is the same run as the one before it. */
+static unsigned count_round(struct junit *j, const char *name, bool again)
 {
 	if (2 * (j->nrounds + 1) > j->cap_rounds) {
 		size_t cap = j->cap_rounds ? 2 * j->cap_rounds : 64;
@@ -155,6 +186,8 @@ static unsigned count_round(struct junit *j, const char *name)
 		j->rounds[k].hash = h;
 		j->nrounds++;
 	}
+	if (again && j->rounds[k].n > 0)
+		return j->rounds[k].n;
 	return ++j->rounds[k].n;
 }
 
@@ -237,7 +270,7 @@ static void junit_start(struct deft_reporter *r,
 		return;
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_printf(&b, "%s.%s", j->program, n->name);
-	unsigned round = count_round(j, n->name);
+	unsigned round = count_round(j, n->name, test->retry > 0);
 	if (round > 1)
 		deft_buf_printf(&b, "#%u", round);
 	c->classname = deft_buf_take(&b);
@@ -284,10 +317,67 @@ static struct junit_case *top_case(struct deft_node *n)
 	return deft_node_data(n);
 }
 
-/* Appends the <testcase> of n, ended as end says, to b. */
+/* Appends the failures of earlier runs of case name, of kind error, as
+ * rerun... elements if the case failed again, else as flaky... ones. */
+static void put_earlier(struct deft_buf *b, const struct earlier_failure *e,
+                        const char *name, bool error, bool again)
+{
+	const char *elem = error ? (again ? "rerunError" : "flakyError")
+	                         : (again ? "rerunFailure" : "flakyFailure");
+	for (; e; e = e->next) {
+		if (e->error != error || strcmp(e->name, name) != 0)
+			continue;
+		deft_buf_printf(b, "      <%s", elem);
+		put_attr(b, "message", e->message);
+		put_attr(b, "type", e->type);
+		deft_buf_puts(b, ">");
+		deft_buf_add(b, e->body.data, e->body.len);
+		deft_buf_printf(b, "</%s>\n", elem);
+	}
+}
+
+static bool has_earlier(const struct earlier_failure *e, const char *name)
+{
+	for (; e; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Keeps what failed in case n for its top-level test's run, in case
+ * that runs again. */
+static void keep_failure(struct junit_case *top, struct deft_node *n,
+                         bool error, const char *message, const char *type)
+{
+	struct junit_case *c = deft_node_data(n);
+	struct earlier_failure *f = deft_xcalloc(1, sizeof(*f));
+	f->name = deft_xstrdup(n->name);
+	f->error = error;
+	f->message = deft_xstrdup(message);
+	f->type = deft_xstrdup(type);
+	deft_buf_puts(&f->body, "<stackTrace>");
+	put_text(&f->body, &c->log);
+	deft_buf_puts(&f->body, "</stackTrace>");
+	if (c->out.b.len) {
+		deft_buf_puts(&f->body, "<system-out>");
+		put_text(&f->body, &c->out);
+		deft_buf_puts(&f->body, "</system-out>");
+	}
+	if (c->err.b.len) {
+		deft_buf_puts(&f->body, "<system-err>");
+		put_text(&f->body, &c->err);
+		deft_buf_puts(&f->body, "</system-err>");
+	}
+	f->next = top->failed;
+	top->failed = f;
+}
+
+/* Appends the <testcase> of n, ended as end says, to b, with what failed
+ * in it in earlier runs. */
 static void put_case(struct deft_buf *b, struct deft_node *n,
                      const char *classname,
-                     const struct deft_test_end *end)
+                     const struct deft_test_end *end,
+                     const struct earlier_failure *earlier)
 {
 	struct junit_case *c = deft_node_data(n);
 	deft_buf_puts(b, "    <testcase");
@@ -315,21 +405,32 @@ static void put_case(struct deft_buf *b, struct deft_node *n,
 		elem = "skipped";
 		deft_buf_puts(&msg, c->first_log ? c->first_log : "skipped");
 	}
-	if (elem == NULL && c->out.b.len == 0 && c->err.b.len == 0) {
+	bool failing = elem && strcmp(elem, "skipped") != 0;
+	const char *type = how ? how : "failure";
+	if (failing)
+		keep_failure(top, n, how != NULL, msg.data, type);
+	bool again = has_earlier(earlier, n->name);
+	if (elem == NULL && c->out.b.len == 0 && c->err.b.len == 0 &&
+	    !again) {
 		deft_buf_puts(b, "/>\n");
+		deft_buf_free(&msg);
 		return;
 	}
 	deft_buf_puts(b, ">\n");
-	if (elem) {
-		deft_buf_printf(b, "      <%s", elem);
-		put_attr(b, "message", msg.data);
-		if (strcmp(elem, "skipped") != 0) {
-			const char *type = how ? how : "failure";
-			put_attr(b, "type", type);
+	/* Surefire's order: failure, its reruns, skipped, error, its
+	 * reruns, output. */
+	for (int pass = 0; pass < 2; pass++) {
+		bool errors = pass == 1;
+		if (elem && (strcmp(elem, "failure") == 0) != errors) {
+			deft_buf_printf(b, "      <%s", elem);
+			put_attr(b, "message", msg.data);
+			if (strcmp(elem, "skipped") != 0)
+				put_attr(b, "type", type);
+			deft_buf_putc(b, '>');
+			put_text(b, &c->log);
+			deft_buf_printf(b, "</%s>\n", elem);
 		}
-		deft_buf_putc(b, '>');
-		put_text(b, &c->log);
-		deft_buf_printf(b, "</%s>\n", elem);
+		put_earlier(b, earlier, n->name, errors, failing);
 	}
 	deft_buf_free(&msg);
 	if (c->out.b.len) {
@@ -351,7 +452,7 @@ static void write_suite(struct junit *j, struct deft_node *n,
 {
 	struct junit_case *c = deft_node_data(n);
 	struct deft_buf tail = DEFT_BUF_INIT;
-	put_case(&tail, n, c->classname, end);
+	put_case(&tail, n, c->classname, end, j->earlier);
 
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_puts(&b, "  <testsuite");
@@ -381,6 +482,24 @@ static void write_suite(struct junit *j, struct deft_node *n,
 	deft_buf_free(&tail);
 }
 
+/* Drops what failed in earlier runs of top-level test name: its last
+ * run is written. */
+static void forget_earlier(struct junit *j, const char *name)
+{
+	size_t len = strlen(name);
+	for (struct earlier_failure **p = &j->earlier; *p;) {
+		struct earlier_failure *f = *p;
+		if (strncmp(f->name, name, len) == 0 &&
+		    (f->name[len] == '\0' || f->name[len] == '/')) {
+			*p = f->next;
+			f->next = NULL;
+			earlier_free(f);
+		} else {
+			p = &f->next;
+		}
+	}
+}
+
 static void end_node(struct junit *j, struct deft_node *n,
                      const struct deft_test_end *end)
 {
@@ -393,15 +512,28 @@ static void end_node(struct junit *j, struct deft_node *n,
 		while (top->parent)
 			top = top->parent;
 		struct junit_case *tc = deft_node_data(top);
-		put_case(&tc->suite, n, tc->classname, end);
+		put_case(&tc->suite, n, tc->classname, end, j->earlier);
+	} else if (end->retried) {
+		/* Not written: what failed in it is, with the cases of the
+		 * next run. */
+		struct deft_buf unwritten = DEFT_BUF_INIT;
+		put_case(&unwritten, n, c->classname, end, NULL);
+		deft_buf_free(&unwritten);
+		struct earlier_failure **tail = &j->earlier;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = c->failed;
+		c->failed = NULL;
 	} else {
 		write_suite(j, n, end);
+		forget_earlier(j, n->name);
 	}
 	text_free(&c->log);
 	text_free(&c->out);
 	text_free(&c->err);
 	free(c->first_log);
 	deft_buf_free(&c->suite);
+	earlier_free(c->failed);
 	free(c->classname);
 	free(c->where);
 	deft_tree_remove(&j->tree, n);
@@ -440,7 +572,8 @@ static bool junit_finish(struct deft_reporter *r,
 		while (top->parent)
 			top = top->parent;
 		struct deft_test_end end = {DEFT_FAIL, DEFT_INTERRUPTED,
-		                            "the run ended before it", 0.0};
+		                            "the run ended before it", 0.0,
+		                            false};
 		end_node(j, top, &end);
 	}
 	bool ok = !j->failed && j->out != NULL;
@@ -463,6 +596,8 @@ static bool junit_finish(struct deft_reporter *r,
 	j->tmp = NULL;
 	free(j->rounds);
 	j->rounds = NULL;
+	earlier_free(j->earlier);
+	j->earlier = NULL;
 	j->nrounds = j->cap_rounds = 0;
 	deft_buf_free(&j->props);
 	free(j->program);

@@ -42,6 +42,7 @@ struct deft_run_info {
 	bool shuffle;
 	uint64_t seed;
 	struct timespec started;        /* CLOCK_REALTIME */
+	bool fail_on_flaky;     /* a test passed on a retry fails the run */
 };
 
 struct deft_test_info {
@@ -50,6 +51,8 @@ struct deft_test_info {
 	const char *name;       /* full name, "top/sub" */
 	const char *file;       /* where TEST() is, for top-level tests; */
 	int line;               /* NULL and 0 for subtests */
+	unsigned retry;         /* top-level tests: 0, or N for the Nth
+	                         * run again after a failure (-retries) */
 };
 
 struct deft_test_end {
@@ -57,12 +60,16 @@ struct deft_test_end {
 	enum deft_ending ending;
 	const char *detail;     /* e.g. "signal SIGSEGV"; NULL if none */
 	double elapsed;         /* seconds */
+	/* top-level tests: this failed run will be followed by another
+	 * (-retries); it and its subtests count in no total */
+	bool retried;
 };
 
 struct deft_totals {
 	unsigned long passed;
 	unsigned long failed;
 	unsigned long skipped;
+	unsigned long flaky;    /* top-level tests passed on a retry */
 };
 
 /* A reporter; any callback may be NULL. */

@@ -171,6 +171,11 @@ static void end_node(struct tap *p, struct deft_node *n,
 	add_description(&b, n->name);
 	if (end->result == DEFT_SKIP)
 		deft_buf_puts(&b, " # SKIP");
+	else if (end->retried)
+		/* A failed run followed by another (-retries): the TODO
+		 * directive keeps it from failing the stream; the last run
+		 * says how the test ended. */
+		deft_buf_puts(&b, " # TODO failed; it runs again (-retries)");
 	deft_buf_putc(&b, '\n');
 	const char *how = deft_ending_word(end->ending);
 	if (how) {
@@ -218,7 +223,8 @@ static bool tap_finish(struct deft_reporter *r, const struct deft_totals *tot)
 		while (top->parent)
 			top = top->parent;
 		struct deft_test_end end = {DEFT_FAIL, DEFT_INTERRUPTED,
-		                            "the run ended before it", 0.0};
+		                            "the run ended before it", 0.0,
+		                            false};
 		end_node(p, top, &end);
 	}
 	char plan[64];

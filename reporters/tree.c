@@ -7,7 +7,8 @@
 #include <stdlib.h>
 
 const struct deft_test_end deft_orphan_end = {
-	DEFT_FAIL, DEFT_CRASHED, "its parent test ended before it", 0.0};
+	DEFT_FAIL, DEFT_CRASHED, "its parent test ended before it", 0.0,
+	false};
 
 struct deft_node *deft_tree_add(struct deft_tree *tree,
                                 const struct deft_test_info *test,

@@ -145,23 +145,24 @@ static char *slurp(T *t, const char *path)
 
 static char *program = "prog";
 static const struct deft_run_info run_info = {1, &program, "prog", true, 42,
-                                              {1700000000, 5}};
+                                              {1700000000, 5}, false};
 
 /* The events of a run in which things go wrong the way an isolated run
  * reports them: a crash with a subtest left open, a timeout, captured
  * stdout and stderr, and a test never ended (interrupted run). */
 static void feed(struct deft_reporter *r, bool huge)
 {
-	struct deft_test_info top = {1, 0, "top", "x_test.c", 12};
-	struct deft_test_info sub = {2, 1, "top/sub", NULL, 0};
-	struct deft_test_info slow = {3, 0, "slow", "x_test.c", 20};
-	struct deft_test_info noisy = {4, 0, "noisy", "x_test.c", 30};
-	struct deft_test_info last = {5, 0, "last", "x_test.c", 40};
+	struct deft_test_info top = {1, 0, "top", "x_test.c", 12, 0};
+	struct deft_test_info sub = {2, 1, "top/sub", NULL, 0, 0};
+	struct deft_test_info slow = {3, 0, "slow", "x_test.c", 20, 0};
+	struct deft_test_info noisy = {4, 0, "noisy", "x_test.c", 30, 0};
+	struct deft_test_info last = {5, 0, "last", "x_test.c", 40, 0};
 	struct deft_test_end crashed = {DEFT_FAIL, DEFT_CRASHED,
-	                                "signal SIGSEGV", 0.25};
+	                                "signal SIGSEGV", 0.25, false};
 	struct deft_test_end timed_out = {DEFT_FAIL, DEFT_TIMED_OUT,
-	                                  "after 10s", 10.0};
-	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001};
+	                                  "after 10s", 10.0, false};
+	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001,
+	                               false};
 	r->begin(r, &run_info);
 	if (r->note)
 		r->note(r, "-shuffle 42\n");
@@ -190,7 +191,7 @@ static void feed(struct deft_reporter *r, bool huge)
 	r->start(r, &last);
 }
 
-static const struct deft_totals run_totals = {1, 4, 0};
+static const struct deft_totals run_totals = {1, 4, 0, 0};
 
 TEST(json_abnormal_endings)
 {
@@ -282,8 +283,9 @@ TEST(junit_unwritable)
 	struct deft_reporter *r =
 		deft_junit_new("/nonexistent-deft-dir/report.xml");
 	t_defer(t, free, r);
-	struct deft_test_info top = {1, 0, "top", "x_test.c", 12};
-	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001};
+	struct deft_test_info top = {1, 0, "top", "x_test.c", 12, 0};
+	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001,
+	                               false};
 	r->begin(r, &run_info);
 	r->start(r, &top);
 	r->end(r, 1, &passed);

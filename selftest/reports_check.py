@@ -13,6 +13,10 @@ wrote it (progs/attribution.c); with -json and -tap, what the runner's
 own process prints does not get into stdout.
 The console names each failed test in a command that runs it alone
 (progs/rerun.c): each command, run, selects exactly that test.
+-retries (progs/flaky.c): JUnit keeps the last run of each test with the
+failures of the runs before as Surefire's flakyFailure/rerunFailure,
+valid against both schemas; -json and -tap show every run, the failed
+ones marked as run again; the totals and exit status count the last.
 Sharding: -shard and the GoogleTest and Bazel variables split the suite
 into disjoint shards whose union is the suite.  The Meson and CMake
 examples are configured, built and run against an installed deft.
@@ -24,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
@@ -429,6 +434,104 @@ def check_rerun(totals, variant, build):
                  f"\nmissing {sorted(want - got)}, extra {sorted(got - want)}")
 
 
+def check_retries(totals, variant, build):
+    """-retries runs a failed top-level test again; what passes then is
+    flaky.  Every report must say so and stay valid."""
+    exe = os.path.join(build, "selftest", "progs", "flaky")
+    for mode in ([], ["-isolation", "none", "-skip", "crashes_once"]):
+        args = ["-retries", "2", *mode]
+        name = f"{variant}: flaky {' '.join(args)}"
+        in_process = bool(mode)
+        with tempfile.TemporaryDirectory() as tmp:
+            check_junit(totals, name, exe, args, tmp)
+            xml = os.path.join(tmp, "report.xml")
+            root = ET.parse(xml).getroot()
+            summary = run([sys.executable, os.path.join(
+                ROOT, "reporters", "deft_report"), "summary", xml])
+        flaky = re.findall(r"^  \S+ (\S+): 1 passed, 1 failed$",
+                           summary.stdout.decode(), re.M)
+        want_flaky = ["flaky_subtest/sub", "flaky_subtest"] + \
+            ([] if in_process else ["crashes_once"])
+        totals.check(f"{name}: the report tool's summary lists the flaky "
+                     f"tests", sorted(flaky) == sorted(want_flaky),
+                     summary.stdout.decode()[-2000:])
+        cases = {c.get("name"): c for c in root.iter("testcase")}
+        want = {"passes": {},
+                "flaky_subtest": {"flakyFailure": 1},
+                "flaky_subtest/sub": {"flakyFailure": 1},
+                "flaky_subtest/steady": {},
+                "always_fails": {"failure": 1, "rerunFailure": 2}}
+        if not in_process:
+            want["crashes_once"] = {"flakyError": 1}
+        kinds = ("failure", "error", "rerunFailure", "rerunError",
+                 "flakyFailure", "flakyError")
+        got = {n: {k: len(c.findall(k)) for k in kinds if c.findall(k)}
+               for n, c in cases.items()}
+        classnames = sorted({c.get("classname") for c in cases.values()})
+        totals.check(f"{name}: JUnit has each test's last run, with the "
+                     f"failures of the runs before it",
+                     got == want and not any("#" in c for c in classnames),
+                     f"got {got}\nwant {want}\n{classnames}")
+        proc = run([exe, *args, "-json"])
+        events = json_events(totals, name, proc.stdout)
+        check_json_order(totals, name, events)
+        last, runs = {}, {}
+        for e in events:
+            test = e.get("Test")
+            if test and "/" not in test:
+                if e["Action"] == "run":
+                    runs[test] = runs.get(test, 0) + 1
+                elif e["Action"] in ("pass", "fail", "skip"):
+                    last[test] = e["Action"]
+        want_last = {"passes": "pass", "flaky_subtest": "pass",
+                     "always_fails": "fail"}
+        want_runs = {"passes": 1, "flaky_subtest": 2, "always_fails": 3}
+        if not in_process:
+            want_last["crashes_once"] = "pass"
+            want_runs["crashes_once"] = 2
+        again = [e["Test"] for e in events if e["Action"] == "output" and
+                 "it runs again (-retries)" in e["Output"]]
+        totals.check(f"{name}: -json shows every run, the failed ones "
+                     f"marked as run again", last == want_last and
+                     runs == want_runs and proc.returncode == 1 and
+                     sorted(again) == sorted(
+                         t for t, n in want_runs.items()
+                         for _ in range(n - 1)),
+                     f"last {last}, runs {runs}, marked {again}, "
+                     f"status {proc.returncode}")
+    # Without the test that always fails, the run passes: the failed
+    # runs are TODO points for TAP, and -fail-on-flaky fails it.
+    args = ["-retries", "2", "-skip", "always_fails"]
+    name = f"{variant}: flaky {' '.join(args)}"
+    proc = run([exe, *args, "-tap"])
+    text = proc.stdout.decode("utf-8", "replace")
+    problems = []
+    parse_tap(text.split("\n")[:-1][1:], 0, 0, problems)
+    todo = re.findall(r"^not ok \d+ - (\S+) # TODO failed; it runs again",
+                      text, re.M)
+    totals.check(f"{name}: -tap marks the failed runs TODO and passes",
+                 proc.returncode == 0 and not problems and
+                 sorted(todo) == ["crashes_once", "flaky_subtest"],
+                 f"status {proc.returncode}, {problems}, {todo}\n{text}")
+    if shutil.which("prove"):
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, "tap.sh")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\nexec " + " ".join(
+                    f"'{a}'" for a in [exe, *args, "-tap"]) + "\n")
+            os.chmod(script, 0o755)
+            proc = run(["prove", "--exec", "", script])
+            out = proc.stdout.decode("utf-8", "replace")
+        totals.check(f"{name}: prove passes the stream with its TODO "
+                     f"points", proc.returncode == 0 and
+                     "Result: PASS" in out, out[-3000:])
+    statuses = [run([exe, *args, *more]).returncode
+                for more in ([], ["-fail-on-flaky"], ["-json"],
+                             ["-json", "-fail-on-flaky"])]
+    totals.check(f"{name}: exits 0, and 1 with -fail-on-flaky",
+                 statuses == [0, 1, 0, 1], f"{statuses}")
+
+
 def check_reports(totals, variant, build):
     progs = os.path.join(build, "selftest", "progs")
     for prog, args in PROGS:
@@ -447,6 +550,7 @@ def check_reports(totals, variant, build):
         check_attribution(totals, variant, build, tmp)
     check_stdout_kept(totals, variant, build)
     check_rerun(totals, variant, build)
+    check_retries(totals, variant, build)
 
 
 def top_level_results(exe, args, env=None):
