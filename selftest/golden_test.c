@@ -112,14 +112,19 @@ static const struct golden cases[] = {
 	{"usage_bad_timeout_scale", "parallel", {"-timeout-scale", "0"}},
 	/* crashes_once's backtrace differs between variants:
 	 * reports_check.py checks it */
-	{"retries", "flaky", {"-retries", "2", "-skip", "crashes_once"}},
+	{"retries", "flaky",
+	 {"-retries", "2", "-skip", "crashes_once|slow_fails_once"}},
 	{"retries_verbose", "flaky",
 	 {"-v", "-retries", "1", "-run", "flaky_subtest|always_fails"}},
 	{"retries_in_process", "flaky",
-	 {"-retries", "2", "-isolation=none", "-skip", "crashes_once"}},
+	 {"-retries", "2", "-isolation=none", "-skip",
+	  "crashes_once|slow_fails_once"}},
+	{"retries_left_out", "flaky",
+	 {"-retries", "1", "-failfast", "-jobs", "2", "-run",
+	  "^(always_fails|slow_fails_once)$"}},
 	{"retries_fail_on_flaky", "flaky",
 	 {"-retries", "1", "-fail-on-flaky", "-run", "passes|flaky_subtest"}},
-	{"no_retries", "flaky", {"-skip", "crashes_once"}},
+	{"no_retries", "flaky", {"-skip", "crashes_once|slow_fails_once"}},
 	{"usage_bad_retries", "flaky", {"-retries", "-1"}},
 	{"usage_bad_timeout_scale_env", "parallel", {0}},
 	/* the endings of misbehave's tests that show no backtrace or address

@@ -438,10 +438,11 @@ def check_retries(totals, variant, build):
     """-retries runs a failed top-level test again; what passes then is
     flaky.  Every report must say so and stay valid."""
     exe = os.path.join(build, "selftest", "progs", "flaky")
-    for mode in ([], ["-isolation", "none", "-skip", "crashes_once"]):
+    for mode in (["-skip", "slow"],
+                 ["-isolation", "none", "-skip", "crashes_once|slow"]):
         args = ["-retries", "2", *mode]
         name = f"{variant}: flaky {' '.join(args)}"
-        in_process = bool(mode)
+        in_process = "none" in mode
         with tempfile.TemporaryDirectory() as tmp:
             check_junit(totals, name, exe, args, tmp)
             xml = os.path.join(tmp, "report.xml")
@@ -501,7 +502,7 @@ def check_retries(totals, variant, build):
                      f"status {proc.returncode}")
     # Without the test that always fails, the run passes: the failed
     # runs are TODO points for TAP, and -fail-on-flaky fails it.
-    args = ["-retries", "2", "-skip", "always_fails"]
+    args = ["-retries", "2", "-skip", "always_fails|slow"]
     name = f"{variant}: flaky {' '.join(args)}"
     proc = run([exe, *args, "-tap"])
     text = proc.stdout.decode("utf-8", "replace")

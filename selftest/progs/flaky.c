@@ -2,15 +2,18 @@
  * flaky.c - tests that fail on their first run and pass on the next, and
  * one that always fails, for -retries.  The runs are counted in memory
  * shared by every process of the run (mapped before main), so a test
- * knows which run it is in whatever the isolation.
+ * knows which run it is in whatever the isolation.  slow_fails_once is
+ * for a run that -failfast stops before its retry: the other tests
+ * skip it.
  */
 #include <deft.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
-enum { FLAKY_SUBTEST, CRASHES_ONCE, ALWAYS_FAILS, COUNTERS };
+enum { FLAKY_SUBTEST, CRASHES_ONCE, ALWAYS_FAILS, SLOW, COUNTERS };
 
 static int *runs;
 
@@ -68,4 +71,15 @@ TEST(always_fails)
 	int run = this_run(ALWAYS_FAILS);
 	printf("always_fails's output on run %d\n", run);
 	t_error(t, "fails on run %d", run);
+}
+
+/* Fails its first run 300ms in: with -jobs 2 and -failfast, after
+ * always_fails has failed for good and stopped the run. */
+TEST(slow_fails_once)
+{
+	int run = this_run(SLOW);
+	struct timespec ts = {0, 300 * 1000000};
+	nanosleep(&ts, NULL);
+	if (run == 1)
+		t_error(t, "fails on the first run only");
 }
