@@ -19,7 +19,6 @@
 #include "symbolize.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,7 +544,6 @@ void deft_sup_read(struct child *c)
 	}
 }
 
-
 /* Logs text on a test in Go's layout: continuation lines indented more. */
 static void log_on(unsigned id, const char *text)
 {
@@ -560,156 +558,6 @@ static void log_on(unsigned id, const char *text)
 		deft_buf_putc(&b, '\n');
 	deft_report_output(id, DEFT_STREAM_LOG, b.data, b.len);
 	deft_buf_free(&b);
-}
-
-static const char *fault_kind(int sig, int code)
-{
-	if (sig == SIGSEGV && code == SEGV_MAPERR)
-		return "address not mapped";
-	if (sig == SIGSEGV && code == SEGV_ACCERR)
-		return "invalid permissions";
-	if (sig == SIGBUS && code == BUS_ADRALN)
-		return "misaligned address";
-	if (sig == SIGBUS && code == BUS_ADRERR)
-		return "nonexistent physical address";
-	if (sig == SIGFPE && code == FPE_INTDIV)
-		return "integer divide by zero";
-	if (sig == SIGFPE && code == FPE_INTOVF)
-		return "integer overflow";
-	if (sig == SIGILL && code == ILL_ILLOPN)
-		return "illegal operand";
-	if (sig == SIGILL && code == ILL_ILLOPC)
-		return "illegal opcode";
-	return NULL;
-}
-
-static void pending_cleanups(struct deft_buf *b, const char *text, size_t n)
-{
-	if (n == 0)
-		return;
-	if (b->len && b->data[b->len - 1] != '\n')
-		deft_buf_putc(b, '\n');
-	deft_buf_puts(b, "cleanups that did not run:\n");
-	deft_buf_indent(b, text, n, "  ");
-}
-
-/* What happened to a child that did not finish its test normally; sets
- * *target to the child's id of the test to blame (0: the innermost). */
-static enum deft_ending describe_end(struct child *c, struct deft_buf *why,
-                                     struct deft_buf *detail,
-                                     uint32_t *target)
-{
-	char timeout[32], grace[32];
-	deft_format_duration(timeout, sizeof(timeout), c->timeout_ms);
-	deft_format_duration(grace, sizeof(grace), deft_sup_opts->grace_ms);
-	*target = 0;
-	if (c->forced == DEFT_TIMED_OUT) {
-		struct deft_buf what = DEFT_BUF_INIT;
-		if (c->by_run_timeout) {
-			deft_format_duration(timeout, sizeof(timeout),
-			                     deft_sup_opts->run_timeout_ms);
-			deft_buf_printf(&what, "the run timed out after %s "
-			                "(-timeout) while the test ran", timeout);
-		} else {
-			deft_buf_printf(&what, "test timed out after %s",
-			                timeout);
-		}
-		deft_buf_printf(detail, "timed out after %s", timeout);
-		/* Computing, or waiting (or starved of CPU, on a loaded
-		 * machine)?  The process's CPU time tells. */
-		char cpu[64];
-		snprintf(cpu, sizeof(cpu), " (its process used %.2fs of CPU)",
-		         c->cpu_s);
-		if (c->stage != KILLED) {
-			deft_buf_printf(why, "deft: %s; it was asked to stop "
-			                "and ended within the %s grace period%s",
-			                what.data, grace, cpu);
-			deft_buf_free(&what);
-			return DEFT_TIMED_OUT;
-		}
-		deft_buf_printf(why, "deft: %s, and was still running %s "
-		                "later: killed%s", what.data, grace, cpu);
-		deft_buf_free(&what);
-		if (c->stacks.len) {
-			deft_buf_puts(why, "\nits threads were:\n");
-			deft_buf_add(why, c->stacks.data, c->stacks.len);
-		}
-		return DEFT_TIMED_OUT;
-	}
-	if (c->forced == DEFT_INTERRUPTED) {
-		deft_buf_puts(detail, "interrupted");
-		deft_buf_printf(why, "deft: the run was interrupted %s",
-		                c->stage == KILLED
-		                        ? "and the test did not stop in time: "
-		                          "killed"
-		                        : "while this test ran");
-		return DEFT_INTERRUPTED;
-	}
-	if (c->crash.len >= sizeof(struct deft_msg_crash)) {
-		struct deft_msg_crash cr;
-		memcpy(&cr, c->crash.data, sizeof(cr));
-		const char *frames = c->crash.data + sizeof(cr);
-		size_t fbytes = cr.nframes * sizeof(uint64_t);
-		if (sizeof(cr) + fbytes + cr.text_len > c->crash.len)
-			cr.nframes = cr.text_len = 0, fbytes = 0;
-		*target = cr.id;
-		deft_describe_signal(detail, cr.signo);
-		deft_buf_printf(why, "deft: test crashed%s: ", cr.in_cleanup
-		                ? " in a cleanup" : "");
-		deft_describe_signal(why, cr.signo);
-		const char *kind = cr.stack_overflow ? "stack overflow" :
-			fault_kind(cr.signo, cr.code);
-		if (kind)
-			deft_buf_printf(why, ", %s", kind);
-		if (cr.signo == SIGSEGV || cr.signo == SIGBUS ||
-		    cr.signo == SIGFPE || cr.signo == SIGILL)
-			deft_buf_printf(why, " at address 0x%llx",
-			                (unsigned long long)cr.addr);
-		if (cr.nframes) {
-			uint64_t *addrs = deft_xmalloc(fbytes);
-			memcpy(addrs, frames, fbytes);
-			deft_buf_puts(why, "\nbacktrace:\n");
-			deft_symbolize(why, addrs, cr.nframes, "  ");
-			free(addrs);
-		}
-		pending_cleanups(why, frames + fbytes, cr.text_len);
-		return DEFT_CRASHED;
-	}
-	int st = c->status;
-	if (c->exit_call.len >= sizeof(struct deft_msg_exit)) {
-		struct deft_msg_exit ex;
-		memcpy(&ex, c->exit_call.data, sizeof(ex));
-		*target = ex.id;
-		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		deft_buf_printf(detail, "exit(%d)", code);
-		deft_buf_printf(why, "deft: test called exit(%d)", code);
-		if (sizeof(ex) + ex.text_len <= c->exit_call.len)
-			pending_cleanups(why, c->exit_call.data + sizeof(ex),
-			                 ex.text_len);
-		return DEFT_CRASHED;
-	}
-	if (WIFSIGNALED(st)) {
-		deft_describe_signal(detail, WTERMSIG(st));
-		deft_buf_puts(why, "deft: test process killed by ");
-		deft_describe_signal(why, WTERMSIG(st));
-		return DEFT_CRASHED;
-	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == DEFT_CHILD_CHANNEL_LOST) {
-		deft_buf_puts(detail, "event socket closed");
-		deft_buf_puts(why, "deft: the test closed or replaced deft's "
-		              "event socket, so its results after that were "
-		              "lost");
-		return DEFT_CRASHED;
-	}
-	if (!c->done) {
-		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		deft_buf_printf(detail, "exited with status %d", code);
-		deft_buf_printf(why, "deft: test process exited with status %d "
-		                "before the test finished (_exit, or exit from "
-		                "a thread deft does not know)", code);
-		return DEFT_CRASHED;
-	}
-	return DEFT_ENDED;
 }
 
 void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
@@ -760,7 +608,7 @@ void deft_sup_finish(struct child *c)
 	dispatch_all(c, &c->queue);
 	struct deft_buf why = DEFT_BUF_INIT, detail = DEFT_BUF_INIT;
 	uint32_t target;
-	enum deft_ending ending = describe_end(c, &why, &detail, &target);
+	enum deft_ending ending = deft_sup_describe_end(c, &why, &detail, &target);
 	if (c->nopen == 0) {
 		/* Nothing was started: report the test with the reason. */
 		deft_sup_unstarted(c, ending == DEFT_ENDED

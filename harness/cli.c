@@ -1,5 +1,5 @@
 /*
- * cli.c - t_main: the command line, and the loop over top-level tests.
+ * cli.c - t_main: the command line, and what it sets going.
  *
  * Flags follow go test's names and syntax: -flag value, -flag=value,
  * --flag, and the -test. prefix that go test passes, so tools that drive
@@ -387,115 +387,6 @@ static int list_tests(const char *pattern)
 	return 0;
 }
 
-/* splitmix64: a small, good generator for a reproducible shuffle. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static void shuffle(struct deft_test_def **defs, size_t n, uint64_t *state)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(next_random(state) % i);
-		struct deft_test_def *tmp = defs[i - 1];
-		defs[i - 1] = defs[j];
-		defs[j] = tmp;
-	}
-}
-
-/* The top-level tests to run, in order: every round of -count, shuffled
- * when asked, less those -run and -skip leave out. */
-static const struct deft_test_def **schedule(size_t *len)
-{
-	size_t n;
-	struct deft_test_def **registered = deft_registry(&n);
-	struct deft_test_def **order = deft_xcalloc(n, sizeof(*order));
-	memcpy(order, registered, n * sizeof(*order));
-	const struct deft_test_def **out =
-		deft_xcalloc(n * (size_t)deft_opt.count, sizeof(*out));
-	uint64_t state = deft_opt.seed;
-	*len = 0;
-	for (long round = 0; round < deft_opt.count; round++) {
-		if (deft_opt.shuffle)
-			shuffle(order, n, &state);
-		for (size_t i = 0; i < n; i++)
-			if (deft_selected(order[i]->name) &&
-			    deft_in_shard(order[i]->name))
-				out[(*len)++] = order[i];
-	}
-	free(order);
-	return out;
-}
-
-static void call_top_level(T *t, void *arg)
-{
-	const struct deft_test_def *def = arg;
-	def->fn(t);
-}
-
-/* The loop over top-level tests, kept in memory so that another thread
- * can carry it on when a top-level test calls t_parallel. */
-struct run_loop {
-	struct deft_test_def **order;
-	size_t n;
-	size_t next;            /* index in order of the next test */
-	long round;             /* of -count */
-	uint64_t state;         /* -shuffle's generator */
-};
-
-/* Runs the remaining tests; false when another thread has taken over. */
-static bool run_loop_resume(void *arg)
-{
-	struct run_loop *l = arg;
-	for (; l->round < deft_opt.count; l->round++, l->next = 0) {
-		if (l->next == 0 && deft_opt.shuffle)
-			shuffle(l->order, l->n, &l->state);
-		while (l->next < l->n) {
-			struct deft_test_def *def = l->order[l->next++];
-			if ((deft_opt.failfast && deft_failures) ||
-			    deft_run_interrupted() || deft_run_timed_out()) {
-				l->round = deft_opt.count;
-				break;
-			}
-			if (!deft_selected(def->name) ||
-			    !deft_in_shard(def->name))
-				continue;
-			bool retried = false;
-			unsigned retry = 0;
-			do {
-				T *t = deft_test_new(NULL, def->name);
-				t->file = def->file;
-				t->line = def->line;
-				t->retry = retry++;
-				if (!deft_top_level_run(t, call_top_level, def,
-				                        run_loop_resume, l,
-				                        &retried))
-					return false;
-			} while (retried);
-		}
-		deft_top_level_wait();
-	}
-	return true;
-}
-
-/* Runs the tests in this process (-isolation none). */
-static void run_in_process(long timeout_ms, long grace_ms)
-{
-	if (timeout_ms > 0)
-		deft_arm_run_timeout(timeout_ms + grace_ms);
-	size_t n;
-	struct deft_test_def **registered = deft_registry(&n);
-	struct run_loop loop = {deft_xcalloc(n, sizeof(*loop.order)), n, 0, 0,
-	                        deft_opt.seed};
-	memcpy(loop.order, registered, n * sizeof(*loop.order));
-	if (!run_loop_resume(&loop))
-		deft_top_level_join();
-	free(loop.order);
-}
-
 struct t_m {
 	struct flag_state *st;
 	bool ran;
@@ -520,14 +411,14 @@ int t_run_tests(t_m *m)
 	int interrupted = 0;
 	if (st->isolated) {
 		size_t n;
-		const struct deft_test_def **tests = schedule(&n);
+		const struct deft_test_def **tests = deft_schedule(&n);
 		st->sup.failfast = deft_opt.failfast;
 		interrupted = deft_supervise(tests, n, &st->sup);
 		free(tests);
 	} else {
 		deft_ctx_set_timeout((double)st->sup.run_timeout_ms / 1000);
 		deft_ctx_install_signals();
-		run_in_process(st->sup.run_timeout_ms, st->sup.grace_ms);
+		deft_run_in_process(st->sup.run_timeout_ms, st->sup.grace_ms);
 		if (deft_run_interrupted())
 			interrupted = deft_run_interrupted_by();
 	}

@@ -125,8 +125,18 @@ void deft_test_report_start(T *t);
  * be told (deft_test_done); false when its family owns it (parallel). */
 bool deft_test_run(T *t, t_fn *fn, void *arg);
 
+/* A top-level test of def, to run with deft_call_def as its body. */
+T *deft_top_level_new(const struct deft_test_def *def);
+void deft_call_def(T *t, void *def);
 /* Runs the top-level test def in this process. */
 void deft_run_def(const struct deft_test_def *def);
+
+/* order.c: the top-level tests to run, in order: every round of -count,
+ * shuffled when asked, less those -run, -skip and the shard leave out. */
+const struct deft_test_def **deft_schedule(size_t *len);
+/* order.c: runs them in this process (-isolation none), each failed one
+ * again as -retries says. */
+void deft_run_in_process(long timeout_ms, long grace_ms);
 
 /* Without isolation: ends the process, naming the running test, when the
  * run is not over ms milliseconds from now (-timeout). */

@@ -126,10 +126,17 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 	return deft_test_retire(t);
 }
 
-static void call_top_level(T *t, void *arg)
+void deft_call_def(T *t, void *def)
 {
-	const struct deft_test_def *def = arg;
-	def->fn(t);
+	((const struct deft_test_def *)def)->fn(t);
+}
+
+T *deft_top_level_new(const struct deft_test_def *def)
+{
+	T *t = deft_test_new(NULL, def->name);
+	t->file = def->file;
+	t->line = def->line;
+	return t;
 }
 
 /* The top-level test running in this process, for the run's watchdog. */
@@ -138,10 +145,8 @@ static const char *volatile running_top;
 void deft_run_def(const struct deft_test_def *def)
 {
 	running_top = def->name;
-	T *t = deft_test_new(NULL, def->name);
-	t->file = def->file;
-	t->line = def->line;
-	deft_test_run(t, call_top_level, (void *)def);
+	T *t = deft_top_level_new(def);
+	deft_test_run(t, deft_call_def, (void *)def);
 	deft_test_free(t);
 	running_top = NULL;
 }

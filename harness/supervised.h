@@ -1,8 +1,9 @@
 /*
  * supervised.h - a test process as the supervisor sees it, shared by the
- * two halves of process isolation in the runner: supervisor.c starts,
- * stops and waits for the processes; child_events.c reads what each one
- * says and turns it into reports.
+ * parts of process isolation in the runner: supervisor.c starts, stops
+ * and waits for the processes; child_events.c reads what each one says
+ * and turns it into reports; child_ending.c puts into words how one
+ * that did not finish its test ended.
  */
 #ifndef DEFT_SUPERVISED_H
 #define DEFT_SUPERVISED_H
@@ -95,7 +96,17 @@ void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
                               enum deft_ending ending, const char *detail,
                               bool retried);
 
-/* Reports how c ended, once its process is gone; then frees it. */
+/* Reports how c ended, once its process is gone. */
 void deft_sup_finish(struct child *c);
 void deft_sup_free(struct child *c);
+
+/* ---- child_ending.c ---- */
+
+/* What happened to c, whose process is gone, when it did not finish its
+ * test normally: the reason in why, a short form for the reports in
+ * detail, and in *target the child's id of the test to blame (0: the
+ * innermost open one).  DEFT_ENDED when nothing went wrong. */
+enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
+                                       struct deft_buf *detail,
+                                       uint32_t *target);
 #endif
