@@ -343,36 +343,70 @@ static void compare_threads(struct deft_leak *l, const struct snapshot *now,
 	}
 }
 
-static void describe_child(struct deft_buf *out, int pid)
+/* A child process left behind, as /proc/PID/stat describes it. */
+struct left_child {
+	int pid;
+	bool exited;                    /* a zombie */
+	unsigned long long started;     /* clock ticks since boot */
+	char comm[32];
+};
+
+static struct left_child read_child(int pid)
 {
+	struct left_child c = {pid, false, 0, "?"};
 	char path[64], stat[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	const char *state = "running";
-	char comm[32] = "?";
-	if (deft_proc_read_small(path, stat, sizeof(stat))) {
-		char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-		if (open && close && close > open) {
-			snprintf(comm, sizeof(comm), "%.*s",
-			         (int)(close - open - 1), open + 1);
-			if (close[1] == ' ' && close[2] == 'Z')
-				state = "exited";
-		}
-	}
-	deft_buf_printf(out, "\nchild process %d (%s): %s, never waited "
-	                "for", pid, comm, state);
+	if (!deft_proc_read_small(path, stat, sizeof(stat)))
+		return c;
+	char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+	if (!open || !close || close < open)
+		return c;
+	snprintf(c.comm, sizeof(c.comm), "%.*s", (int)(close - open - 1),
+	         open + 1);
+	c.exited = close[1] == ' ' && close[2] == 'Z';
+	/* starttime is field 22; the fields after comm start at 3. */
+	const char *p = close;
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		c.started = strtoull(p + 1, NULL, 10);
+	return c;
+}
+
+/* Running children first, then those that exited, each in the order they
+ * started: not by pid, which wraps around. */
+static int cmp_left_child(const void *a, const void *b)
+{
+	const struct left_child *x = a, *y = b;
+	if (x->exited != y->exited)
+		return x->exited ? 1 : -1;
+	if (x->started != y->started)
+		return x->started < y->started ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
 static void compare_children(struct deft_leak *l, const struct snapshot *now,
                              struct verdict *v, struct deft_buf *out)
 {
+	struct left_child *left = NULL;
+	size_t n = 0;
+	if (out && now->nchildren)
+		left = deft_xcalloc(now->nchildren, sizeof(*left));
 	for (size_t i = 0; i < now->nchildren; i++) {
 		int pid = now->children[i];
 		if (has_int(l->before.children, l->before.nchildren, pid))
 			continue;
 		v->leaks++;
-		if (out)
-			describe_child(out, pid);
+		if (left)
+			left[n++] = read_child(pid);
 	}
+	if (n > 1)
+		qsort(left, n, sizeof(*left), cmp_left_child);
+	for (size_t i = 0; i < n; i++)
+		deft_buf_printf(out, "\nchild process %d (%s): %s, never "
+		                "waited for", left[i].pid, left[i].comm,
+		                left[i].exited ? "exited" : "running");
+	free(left);
 }
 
 /* The entry for name (len bytes) in env, or NULL. */
