@@ -7,8 +7,10 @@
  * supervisor can look the addresses up in its own address space.  dladdr
  * names the object and its exported symbols; addr2line (binutils), when
  * present, adds static functions and file:line from the debug info.  One
- * addr2line runs per object per backtrace, and only when a test crashed or
- * hung, so nothing of this is on a passing test's path.
+ * addr2line runs per object per backtrace, for the addresses no earlier
+ * backtrace of the run had (a hung test's threads share most of their
+ * frames: a thousand of them cost about as much as one), and only when a
+ * test crashed or hung, so nothing of this is on a passing test's path.
  */
 #define _GNU_SOURCE
 #include "symbolize.h"
@@ -31,9 +33,61 @@ struct frame {
 	uint64_t addr;
 	Dl_info info;
 	bool found;
-	char *function;         /* from addr2line, or NULL */
-	char *place;            /* file:line from addr2line, or NULL */
+	bool known;             /* looked up with addr2line, or tried */
+	const char *function;   /* from addr2line, or NULL */
+	const char *place;      /* file:line from addr2line, or NULL */
 };
+
+/* What addr2line said of each address so far, by address: the objects
+ * it looks into are the supervisor's own, at the same addresses in every
+ * test process.  Open addressing; the strings live as long as the run. */
+struct known {
+	uint64_t addr;          /* 0: an empty slot */
+	const char *function, *place;
+};
+
+static struct known *known;
+static size_t nknown, capknown;
+
+static struct known *known_slot(struct known *table, size_t cap,
+                                uint64_t addr)
+{
+	size_t i = (size_t)(addr * 0x9e3779b97f4a7c15ull >> 32) & (cap - 1);
+	while (table[i].addr != 0 && table[i].addr != addr)
+		i = (i + 1) & (cap - 1);
+	return &table[i];
+}
+
+static const struct known *known_find(uint64_t addr)
+{
+	if (nknown == 0 || addr == 0)
+		return NULL;
+	const struct known *k = known_slot(known, capknown, addr);
+	return k->addr ? k : NULL;
+}
+
+static void known_add(uint64_t addr, const char *function, const char *place)
+{
+	if (addr == 0)
+		return;
+	if (2 * (nknown + 1) > capknown) {
+		size_t cap = capknown ? 2 * capknown : 256;
+		struct known *table = calloc(cap, sizeof(*table));
+		if (table == NULL)
+			return;
+		for (size_t i = 0; i < capknown; i++)
+			if (known[i].addr)
+				*known_slot(table, cap, known[i].addr) =
+				        known[i];
+		free(known);
+		known = table;
+		capknown = cap;
+	}
+	struct known *k = known_slot(known, capknown, addr);
+	if (k->addr == 0)
+		nknown++;
+	*k = (struct known){addr, function, place};
+}
 
 /* Whether the object is position-dependent (ET_EXEC): then addr2line
  * wants absolute addresses, not offsets from its base. */
@@ -50,7 +104,8 @@ static bool is_fixed_executable(const char *path)
 	return fixed;
 }
 
-/* Runs addr2line on the frames of one object and fills in their names. */
+/* Runs addr2line once on the frames of one object not known yet, each
+ * address once, and keeps its answers. */
 static void addr2line(struct frame *frames, size_t n, const char *object)
 {
 	char **argv = calloc(n + 6, sizeof(*argv));
@@ -66,7 +121,13 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 	argv[argc++] = (char *)object;
 	bool fixed = is_fixed_executable(object);
 	for (size_t i = 0; i < n; i++) {
-		if (!frames[i].found || strcmp(frames[i].info.dli_fname, object))
+		if (!frames[i].found || frames[i].known ||
+		    strcmp(frames[i].info.dli_fname, object))
+			continue;
+		bool again = false;
+		for (size_t k = 0; k < count && !again; k++)
+			again = frames[which[k]].addr == frames[i].addr;
+		if (again)
 			continue;
 		uint64_t a = frames[i].addr;
 		if (!fixed)
@@ -113,6 +174,10 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 		if (strncmp(line, "??", 2) != 0)
 			fr->place = strdup(line);
 	}
+	/* What addr2line did not answer is not asked again either. */
+	for (size_t k = 0; k < count; k++)
+		known_add(frames[which[k]].addr, frames[which[k]].function,
+		          frames[which[k]].place);
 	free(line);
 	fclose(f);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -139,17 +204,30 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 		                  frames[i].info.dli_fname != NULL;
 		if (frames[i].found)
 			frames[i].addr = lookup;
+		const struct known *k = frames[i].found
+		                        ? known_find(frames[i].addr) : NULL;
+		if (k) {
+			frames[i].known = true;
+			frames[i].function = k->function;
+			frames[i].place = k->place;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!frames[i].found || frames[i].function || frames[i].place)
+		if (!frames[i].found || frames[i].known)
 			continue;
-		bool seen = false;
-		for (size_t j = 0; j < i; j++)
-			seen |= frames[j].found &&
-			        strcmp(frames[j].info.dli_fname,
-			               frames[i].info.dli_fname) == 0;
-		if (!seen)
-			addr2line(frames, n, frames[i].info.dli_fname);
+		const char *object = frames[i].info.dli_fname;
+		addr2line(frames, n, object);
+		/* Every frame in object now has its answer, or has none. */
+		for (size_t j = i; j < n; j++) {
+			struct frame *f = &frames[j];
+			if (!f->found || f->known ||
+			    strcmp(f->info.dli_fname, object) != 0)
+				continue;
+			const struct known *k = known_find(f->addr);
+			f->known = true;
+			f->function = k ? k->function : NULL;
+			f->place = k ? k->place : NULL;
+		}
 	}
 	bool below_test = false;
 	for (size_t i = 0; i < n; i++) {
@@ -161,11 +239,8 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 		 * runner: the same in every report, so left out. */
 		below_test |= fn && (strcmp(fn, "deft_call_stoppable") == 0 ||
 		                     strcmp(fn, "deft_test_run") == 0);
-		if (below_test) {
-			free(f->function);
-			free(f->place);
+		if (below_test)
 			continue;
-		}
 		deft_buf_printf(out, "%s#%-2zu ", indent, i);
 		deft_buf_puts(out, fn ? fn : "??");
 		if (f->place)
@@ -179,8 +254,6 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 			deft_buf_printf(out, " [0x%llx]",
 			                (unsigned long long)f->addr);
 		deft_buf_putc(out, '\n');
-		free(f->function);
-		free(f->place);
 	}
 	free(frames);
 }

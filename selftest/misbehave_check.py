@@ -18,6 +18,7 @@ The expectations say so per variant; each is still one that can fail.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -27,7 +28,7 @@ import xml.etree.ElementTree as ET
 
 from reports_check import xmllint
 
-ARGS = ["-grace", "200ms", "-skip", "^sleeps$"]
+ARGS = ["-grace", "200ms", "-skip", "^(sleeps|deep_hang)$"]
 CRASH = r"deft: test crashed: SIG{} \({}\), {} at address 0x[0-9a-f]+\n"
 FRAME = r"^ +#\d+ +{} at .*misbehave\.c:\d+\n"
 UBSAN_EXIT = (r"runtime error: {}(.*\n)*.*deft: test process exited with "
@@ -158,6 +159,7 @@ def check_misbehave(totals, variant, build):
         check_blame(totals, name, variant, events)
         check_junit(totals, name, xml, events)
         check_interrupt(totals, variant, exe, tmp)
+        check_deep_hang(totals, variant, exe, tmp)
     proc = subprocess.run([exe, "-v", "-run", "^bad_bytes$"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     totals.check(f"{variant}: misbehave: output with no newline at its end "
@@ -219,6 +221,53 @@ def check_junit(totals, name, xml, events):
             "cleanup_crash"}
     totals.check(f"{name}: JUnit names the crashed tests as errors",
                  want <= errors, f"missing {sorted(want - errors)}")
+
+
+def check_deep_hang(totals, variant, exe, tmp):
+    """A test that hangs 300 subtests deep, each level on a thread of its
+    own: its report has every level and every thread's backtrace, and the
+    supervisor looks each frame up once, not once a thread (which took
+    minutes), so addr2line runs a few times, not a few hundred."""
+    real = shutil.which("addr2line")
+    log = os.path.join(tmp, "addr2line.log")
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    if real:
+        wrapper = os.path.join(bindir, "addr2line")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\necho run >> '{log}'\nexec '{real}' \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+    xml = os.path.join(tmp, "deep.xml")
+    name = f"{variant}: misbehave: a hang 300 subtests deep"
+    try:
+        proc = subprocess.run([exe, "-run", "^deep_hang$", "-grace", "200ms",
+                               "-tap", "-junit", xml], env=env, timeout=120,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except subprocess.TimeoutExpired:
+        totals.check(f"{name}: reported within 2 minutes", False, "")
+        return
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    innermost = "deep_hang" + "/d" * 300
+    totals.check(f"{name}: the innermost subtest timed out", proc.returncode
+                 == 1 and re.search(r"\n +not ok 1 - " + re.escape(innermost) +
+                                    r"\n +---\n +message: \"test timed out",
+                                    out), f"{proc.returncode}\n{err[-2000:]}")
+    threads = re.findall(r"# +thread \d+ \((misbehave|deft-worker)\)", out)
+    totals.check(f"{name}: every level's thread is listed",
+                 len(threads) > 300, f"{len(threads)} threads")
+    ok, why = xmllint(xml, "jenkins-xunit-junit-10.xsd")
+    totals.check(f"{name}: JUnit valid", ok, why[-2000:])
+    if not real:
+        totals.skip(f"{name}: addr2line runs", "addr2line is not installed")
+        return
+    runs = 0
+    if os.path.exists(log):
+        with open(log) as f:
+            runs = len(f.readlines())
+    totals.check(f"{name}: addr2line runs once per object, not per thread",
+                 runs <= 10, f"{runs} runs")
 
 
 def run_interrupted(exe, xml, signals):

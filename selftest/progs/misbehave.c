@@ -251,6 +251,23 @@ TEST(cleanup_crash)
 
 FINE(fine_last)
 
+/* Run only by the deep hang check: -run '^deep_hang$'.  Every level's
+ * thread waits for the next; the last waits for ever. */
+static void descend(T *t, void *arg)
+{
+	long levels = (long)(intptr_t)arg;
+	if (levels > 1)
+		t_run(t, "d", descend, (void *)(intptr_t)(levels - 1));
+	else
+		for (;;)
+			pause();
+}
+
+TEST(deep_hang, .timeout_ms = 300)
+{
+	t_run(t, "d", descend, (void *)(intptr_t)300);
+}
+
 /* Run only by the interrupt check: -run '^sleeps$'. */
 TEST(sleeps)
 {
