@@ -17,6 +17,7 @@
  * a retry are listed as flaky.
  */
 #include "report.h"
+#include "held.h"
 #include "../harness/buf.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ struct open_test {
 	unsigned id;
 	struct open_test *parent;
 	char *name;
-	struct deft_buf out;          /* held back for the result line */
+	struct deft_held out;         /* held back for the result line */
 	bool failed_subtest;          /* a subtest of it failed */
 	unsigned retry;               /* a top-level test's, from its start */
 	struct open_test *next;       /* in its hash bucket */
@@ -291,7 +292,7 @@ static void console_output(struct deft_reporter *r, unsigned id,
 		if (n > 0)
 			c->midline = text[n - 1] != '\n';
 	} else {
-		deft_buf_add(&o->out, text, n);
+		deft_held_add(&o->out, text, n);
 	}
 }
 
@@ -329,7 +330,7 @@ static void unlink_open(struct console *c, struct open_test *o)
 			c->nopen--;
 			break;
 		}
-	deft_buf_free(&o->out);
+	deft_held_free(&o->out);
 	free(o->name);
 	free(o);
 }
@@ -354,16 +355,14 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		                c->colour ? result_colour(res) : "",
 		                result_word(res), c->colour ? "\033[0m" : "",
 		                o->name, end->elapsed);
-		deft_buf_add(&line, o->out.data, o->out.len);
-		if (line.data[line.len - 1] != '\n')
-			deft_buf_putc(&line, '\n');
 		end_line(c);
-		if (o->parent)
-			deft_buf_indent(&o->parent->out, line.data, line.len,
-			                "    ");
-		else
+		if (o->parent) {
+			deft_held_add_block(&o->parent->out, &line, &o->out);
+		} else {
 			fwrite(line.data, 1, line.len, stdout);
-		deft_buf_free(&line);
+			deft_held_print(stdout, &o->out);
+			deft_buf_free(&line);
+		}
 	}
 	if (o->parent == NULL && end->retried) {
 		end_line(c);

@@ -13,11 +13,11 @@
  *     1..1
  *
  * A test's logs and captured output become comment lines before its test
- * point.  Each test is kept in a buffer until it ends and then written
- * into its parent's, indented four spaces a level, so that parallel
- * subtests cannot interleave their lines; a top-level test goes to the
- * stream when it ends, and the plan comes last.  Memory is what the open
- * top-level test printed.
+ * point.  Each test is held back until it ends and then moved into its
+ * parent's (held.h: indented four spaces a level as it is written), so
+ * that parallel subtests cannot interleave their lines; a top-level test
+ * goes to the stream when it ends, and the plan comes last.  Memory is
+ * what the open top-level test printed.
  *
  * TAP::Parser (prove) up to 3.44 refuses "TAP version 14" but tells the
  * tests it runs which version it reads in TAP_VERSION; a lower version
@@ -25,6 +25,7 @@
  */
 #include "report.h"
 #include "escape.h"
+#include "held.h"
 #include "tree.h"
 
 #include <fcntl.h>
@@ -34,7 +35,7 @@
 #include <unistd.h>
 
 struct tap_test {
-	struct deft_buf body;   /* comments and subtests' test points */
+	struct deft_held body;  /* comments and subtests' test points */
 	unsigned subtests;      /* ended so far */
 	bool mid_line;          /* output so far ends without '\n' */
 };
@@ -127,7 +128,10 @@ static void tap_output(struct deft_reporter *r, unsigned id,
 		return;
 	}
 	struct tap_test *s = deft_node_data(node);
-	add_comment(&s->body, &s->mid_line, text, n);
+	struct deft_buf b = DEFT_BUF_INIT;
+	add_comment(&b, &s->mid_line, text, n);
+	deft_held_add(&s->body, b.data, b.len);
+	deft_buf_free(&b);
 }
 
 /* A test point's description: '#' and '\\' escaped as TAP 14 asks,
@@ -152,17 +156,23 @@ static void end_node(struct tap *p, struct deft_node *n,
 	while ((child = deft_tree_open_child(&p->tree, n)) != NULL)
 		end_node(p, child, &deft_orphan_end);
 	struct tap_test *s = deft_node_data(n);
+	struct deft_held held = DEFT_HELD_INIT;
 	struct deft_buf b = DEFT_BUF_INIT;
 	if (s->mid_line)
-		deft_buf_putc(&s->body, '\n');
+		deft_held_add(&s->body, "\n", 1);
 	if (s->subtests) {
 		deft_buf_puts(&b, "# Subtest: ");
 		add_description(&b, n->name);
 		deft_buf_putc(&b, '\n');
-		deft_buf_printf(&s->body, "1..%u\n", s->subtests);
-		deft_buf_indent(&b, s->body.data, s->body.len, "    ");
+		deft_held_add(&held, b.data, b.len);
+		b.len = 0;
+		deft_buf_printf(&b, "1..%u\n", s->subtests);
+		deft_held_add(&s->body, b.data, b.len);
+		b.len = 0;
+		struct deft_buf no_head = DEFT_BUF_INIT;
+		deft_held_add_block(&held, &no_head, &s->body);
 	} else {
-		deft_buf_add(&b, s->body.data, s->body.len);
+		deft_held_move(&held, &s->body);
 	}
 	struct tap_test *up = n->parent ? deft_node_data(n->parent) : NULL;
 	unsigned number = up ? ++up->subtests : ++p->tests;
@@ -190,19 +200,23 @@ static void end_node(struct tap *p, struct deft_node *n,
 		                                              : "fail");
 		deft_buf_free(&msg);
 	}
+	deft_held_add(&held, b.data, b.len);
+	deft_buf_free(&b);
 	if (up) {
 		if (up->mid_line) {
-			deft_buf_putc(&up->body, '\n');
+			deft_held_add(&up->body, "\n", 1);
 			up->mid_line = false;
 		}
-		deft_buf_add(&up->body, b.data, b.len);
+		deft_held_move(&up->body, &held);
 	} else {
-		tap_write(p, b.data, b.len);
-		if (p->out)
+		if (p->out) {
+			if (!deft_held_print(p->out, &held))
+				p->write_failed = true;
 			fflush(p->out);
+		}
+		deft_held_free(&held);
 	}
-	deft_buf_free(&b);
-	deft_buf_free(&s->body);
+	deft_held_free(&s->body);
 	deft_tree_remove(&p->tree, n);
 }
 

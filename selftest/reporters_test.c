@@ -11,6 +11,7 @@
 #include <deft.h>
 
 #include "../reporters/escape.h"
+#include "../reporters/held.h"
 #include "../reporters/report.h"
 
 #include <fcntl.h>
@@ -331,4 +332,106 @@ TEST(tap_abnormal_endings)
 		"  severity: fail\n"
 		"  ...\n"
 		"1..4\n");
+}
+
+/* What h prints, as a string to free. */
+static char *held_printed(T *t, const struct deft_held *h)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	T_ASSERT_NOT_NULL(t, f);
+	T_EXPECT(t, deft_held_print(f, h));
+	fclose(f);
+	return text;
+}
+
+static void add_block(struct deft_held *h, const char *head,
+                      struct deft_held *inner)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_puts(&b, head);
+	deft_held_add_block(h, &b, inner);
+}
+
+/* The layout console.c and tap.c used to get by indenting each ended
+ * subtest's text into its parent's (and Go's indenter gives): each line,
+ * blank ones too, four spaces a level, a block after part of a line
+ * starting with four spaces only, every block and the whole ended by a
+ * newline, continued lines left as they are. */
+TEST(held_layout)
+{
+	struct deft_held leaf = DEFT_HELD_INIT, mid = DEFT_HELD_INIT,
+	                 top = DEFT_HELD_INIT;
+	deft_held_add(&leaf, "leaf log\nsecond", 15);
+	deft_held_add(&mid, "mid partial", 11);
+	add_block(&mid, "--- FAIL: a/b/c\n", &leaf);
+	T_EXPECT_NULL(t, leaf.first);
+	deft_held_add(&mid, "after\n\nblank", 12);
+	deft_held_add(&mid, " continued\n", 11);
+	add_block(&top, "--- FAIL: a/b\n", &mid);
+	add_block(&top, "--- PASS: a/e\n", &(struct deft_held)DEFT_HELD_INIT);
+	deft_held_add(&top, "tail", 4);
+	char *got = held_printed(t, &top);
+	T_EXPECT_EQ(t, got,
+	            "    --- FAIL: a/b\n"
+	            "    mid partial    --- FAIL: a/b/c\n"
+	            "        leaf log\n"
+	            "        second\n"
+	            "    after\n"
+	            "    \n"
+	            "    blank continued\n"
+	            "    --- PASS: a/e\n"
+	            "tail\n");
+	free(got);
+	deft_held_free(&top);
+	T_EXPECT_NULL(t, top.first);
+}
+
+/* A block with no head (TAP's subtests) is only indented; moving a list
+ * keeps its order and empties the source; nothing prints nothing. */
+TEST(held_move_and_headless_blocks)
+{
+	struct deft_held h = DEFT_HELD_INIT, sub = DEFT_HELD_INIT,
+	                 more = DEFT_HELD_INIT;
+	char *got = held_printed(t, &h);
+	T_EXPECT_EQ(t, got, "");
+	free(got);
+	deft_held_add(&h, "# Subtest: a\n", 13);
+	deft_held_add(&sub, "ok 1 - a/b\n1..1\n", 16);
+	struct deft_buf none = DEFT_BUF_INIT;
+	deft_held_add_block(&h, &none, &sub);
+	deft_held_add(&more, "ok 1 - a\n", 9);
+	deft_held_move(&h, &more);
+	T_EXPECT_NULL(t, more.first);
+	deft_held_move(&h, &more);
+	got = held_printed(t, &h);
+	T_EXPECT_EQ(t, got, "# Subtest: a\n    ok 1 - a/b\n    1..1\n"
+	                    "ok 1 - a\n");
+	free(got);
+	deft_held_free(&h);
+}
+
+/* Tests nest as deep as a test likes: printing and freeing use no
+ * recursion, and each line is indented once, as it is printed. */
+TEST(held_deep_nesting)
+{
+	enum { DEPTH = 2000 };
+	struct deft_held *levels = calloc(DEPTH + 1, sizeof(*levels));
+	T_ASSERT_NOT_NULL(t, levels);
+	deft_held_add(&levels[DEPTH], "bottom\n", 7);
+	for (int d = DEPTH; d > 0; d--)
+		add_block(&levels[d - 1], "--- FAIL: d\n", &levels[d]);
+	char *got = held_printed(t, &levels[0]);
+	size_t len = strlen(got);
+	/* Level d's result line has 4d spaces, the bottom line 4 * DEPTH. */
+	size_t want = 0;
+	for (size_t d = 1; d <= DEPTH; d++)
+		want += 4 * d + strlen("--- FAIL: d\n");
+	want += 4 * (size_t)DEPTH + strlen("bottom\n");
+	T_EXPECT_EQ(t, len, want);
+	T_EXPECT(t, len > 7 && strcmp(got + len - 7, "bottom\n") == 0);
+	free(got);
+	deft_held_free(&levels[0]);
+	free(levels);
 }
