@@ -263,7 +263,7 @@ static void descend(T *t, void *arg)
 			pause();
 }
 
-TEST(deep_hang, .timeout_ms = 300)
+TEST(deep_hang, .timeout_ms = 1000)
 {
 	t_run(t, "d", descend, (void *)(intptr_t)300);
 }
