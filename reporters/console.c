@@ -7,8 +7,8 @@
  * subtest's result line is kept with its parent and printed, indented one
  * level, after the parent's own result line; logs are indented by depth.
  *
- * Open tests are kept in a small hash table by id: a test with thousands
- * of parallel subtests has them all open at once.
+ * Open tests are kept in a tree.h index by id: a test with thousands of
+ * parallel subtests has them all open at once.
  *
  * Before the summary, each test that failed while none of its subtests
  * did is named in the command that runs it alone: the program as it was
@@ -18,6 +18,7 @@
  */
 #include "report.h"
 #include "held.h"
+#include "tree.h"
 #include "../harness/buf.h"
 
 #include <stdio.h>
@@ -26,15 +27,17 @@
 
 enum { RERUNS_SHOWN = 10 };
 
+/* What the console keeps of an open test, after its tree.h node. */
 struct open_test {
-	unsigned id;
-	struct open_test *parent;
-	char *name;
 	struct deft_held out;         /* held back for the result line */
 	bool failed_subtest;          /* a subtest of it failed */
 	unsigned retry;               /* a top-level test's, from its start */
-	struct open_test *next;       /* in its hash bucket */
 };
+
+static struct open_test *state(struct deft_node *n)
+{
+	return deft_node_data(n);
+}
 
 /* A list of test names. */
 struct names {
@@ -65,8 +68,7 @@ struct console {
 	struct deft_reporter r;
 	bool verbose;
 	bool colour;
-	struct open_test **buckets;   /* a power of two of them */
-	size_t nbuckets, nopen;
+	struct deft_tree tree;
 	unsigned last;                /* the test -v printed a line of last */
 	bool midline;                 /* output so far ends without '\n' */
 	char *program;                /* argv[0], shell-quoted */
@@ -113,12 +115,12 @@ static void run_pattern(struct deft_buf *b, const char *name)
 
 /* Notes that test o failed, for the commands printed before the summary:
  * only tests none of whose subtests failed. */
-static void note_failure(struct console *c, const struct open_test *o)
+static void note_failure(struct console *c, struct deft_node *o)
 {
 	if (o->parent)
-		o->parent->failed_subtest = true;
+		state(o->parent)->failed_subtest = true;
 	/* The run's own cleanups (t_main_cleanup) are no test to select. */
-	if (o->failed_subtest ||
+	if (state(o)->failed_subtest ||
 	    (o->parent == NULL && strcmp(o->name, "t_main_cleanup") == 0))
 		return;
 	names_add(&c->failed, o->name);
@@ -176,44 +178,9 @@ static void end_line(struct console *c)
 	c->midline = false;
 }
 
-static struct open_test **bucket(struct console *c, unsigned id)
+static struct deft_node *find(struct console *c, unsigned id)
 {
-	return &c->buckets[(id * 2654435761u) & (c->nbuckets - 1)];
-}
-
-static struct open_test *find(struct console *c, unsigned id)
-{
-	if (c->nbuckets == 0)
-		return NULL;
-	for (struct open_test *o = *bucket(c, id); o; o = o->next)
-		if (o->id == id)
-			return o;
-	return NULL;
-}
-
-static void add_open(struct console *c, struct open_test *o)
-{
-	if (c->nopen + 1 > c->nbuckets) {
-		struct console bigger = *c;
-		bigger.nbuckets = c->nbuckets ? c->nbuckets * 4 : 16;
-		bigger.buckets = deft_xcalloc(bigger.nbuckets,
-		                              sizeof(*bigger.buckets));
-		for (size_t i = 0; i < c->nbuckets; i++)
-			while (c->buckets[i]) {
-				struct open_test *x = c->buckets[i];
-				c->buckets[i] = x->next;
-				struct open_test **b = bucket(&bigger, x->id);
-				x->next = *b;
-				*b = x;
-			}
-		free(c->buckets);
-		c->buckets = bigger.buckets;
-		c->nbuckets = bigger.nbuckets;
-	}
-	struct open_test **b = bucket(c, o->id);
-	o->next = *b;
-	*b = o;
-	c->nopen++;
+	return deft_tree_find(&c->tree, id);
 }
 
 static void console_begin(struct deft_reporter *r,
@@ -239,12 +206,9 @@ static void console_start(struct deft_reporter *r,
                           const struct deft_test_info *test)
 {
 	struct console *c = (struct console *)r;
-	struct open_test *o = deft_xcalloc(1, sizeof(*o));
-	o->id = test->id;
-	o->parent = test->parent ? find(c, test->parent) : NULL;
-	o->name = deft_xstrdup(test->name);
-	o->retry = test->retry;
-	add_open(c, o);
+	struct deft_node *o = deft_tree_add(&c->tree, test,
+	                                    sizeof(struct open_test));
+	state(o)->retry = test->retry;
 	end_line(c);
 	if (c->verbose) {
 		printf("=== RUN   %s\n", test->name);
@@ -256,7 +220,7 @@ static void console_start(struct deft_reporter *r,
 static void console_pause(struct deft_reporter *r, unsigned id)
 {
 	struct console *c = (struct console *)r;
-	struct open_test *o = find(c, id);
+	struct deft_node *o = find(c, id);
 	end_line(c);
 	if (c->verbose && o)
 		printf("=== PAUSE %s\n", o->name);
@@ -266,7 +230,7 @@ static void console_pause(struct deft_reporter *r, unsigned id)
 static void console_cont(struct deft_reporter *r, unsigned id)
 {
 	struct console *c = (struct console *)r;
-	struct open_test *o = find(c, id);
+	struct deft_node *o = find(c, id);
 	end_line(c);
 	if (c->verbose && o)
 		printf("=== CONT  %s\n", o->name);
@@ -278,7 +242,7 @@ static void console_output(struct deft_reporter *r, unsigned id,
                            size_t n)
 {
 	struct console *c = (struct console *)r;
-	struct open_test *o = find(c, id);
+	struct deft_node *o = find(c, id);
 	if (c->verbose && o && c->last != id) {
 		/* As Go's -v: say whose output follows when it changes. */
 		end_line(c);
@@ -292,7 +256,7 @@ static void console_output(struct deft_reporter *r, unsigned id,
 		if (n > 0)
 			c->midline = text[n - 1] != '\n';
 	} else {
-		deft_held_add(&o->out, text, n);
+		deft_held_add(&state(o)->out, text, n);
 	}
 }
 
@@ -322,17 +286,10 @@ static const char *result_colour(enum deft_result res)
 	return "";
 }
 
-static void unlink_open(struct console *c, struct open_test *o)
+static void unlink_open(struct console *c, struct deft_node *o)
 {
-	for (struct open_test **p = bucket(c, o->id); *p; p = &(*p)->next)
-		if (*p == o) {
-			*p = o->next;
-			c->nopen--;
-			break;
-		}
-	deft_held_free(&o->out);
-	free(o->name);
-	free(o);
+	deft_held_free(&state(o)->out);
+	deft_tree_remove(&c->tree, o);
 }
 
 static void console_end(struct deft_reporter *r, unsigned id,
@@ -340,14 +297,14 @@ static void console_end(struct deft_reporter *r, unsigned id,
 {
 	struct console *c = (struct console *)r;
 	enum deft_result res = end->result;
-	struct open_test *o = find(c, id);
+	struct deft_node *o = find(c, id);
 	if (o == NULL)
 		return;
 	if (res == DEFT_FAIL)
 		note_failure(c, o);
 	if (end->retried)
 		forget_failures(c, o->name);
-	if (o->parent == NULL && res == DEFT_PASS && o->retry > 0)
+	if (o->parent == NULL && res == DEFT_PASS && state(o)->retry > 0)
 		names_add(&c->flaky, o->name);
 	if (res == DEFT_FAIL || c->verbose) {
 		struct deft_buf line = DEFT_BUF_INIT;
@@ -357,10 +314,11 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		                o->name, end->elapsed);
 		end_line(c);
 		if (o->parent) {
-			deft_held_add_block(&o->parent->out, &line, &o->out);
+			deft_held_add_block(&state(o->parent)->out, &line,
+			                    &state(o)->out);
 		} else {
 			fwrite(line.data, 1, line.len, stdout);
-			deft_held_print(stdout, &o->out);
+			deft_held_print(stdout, &state(o)->out);
 			deft_buf_free(&line);
 		}
 	}

@@ -12,6 +12,7 @@
 
 #include "../reporters/escape.h"
 #include "../reporters/held.h"
+#include "../reporters/tree.h"
 #include "../reporters/report.h"
 
 #include <fcntl.h>
@@ -434,4 +435,71 @@ TEST(held_deep_nesting)
 	free(got);
 	deft_held_free(&levels[0]);
 	free(levels);
+}
+
+static struct deft_node *tree_add(struct deft_tree *tree, unsigned id,
+                                  unsigned parent)
+{
+	struct deft_test_info ti = {.id = id, .parent = parent, .name = "x"};
+	return deft_tree_add(tree, &ti, 0);
+}
+
+/* The reporters' open tests (tree.h): found by id, removed in any
+ * order, and a parent knows whether it has open subtests, with ten
+ * thousand subtests open at once as a test with parallel subtests has. */
+TEST(tree_many_open_subtests)
+{
+	enum { N = 10000 };
+	struct deft_tree tree = {0};
+	struct deft_node *top = tree_add(&tree, 1, 0);
+	for (unsigned id = 2; id < N + 2; id++)
+		T_ASSERT_PTR_EQ(t, tree_add(&tree, id, 1)->parent, top);
+	T_EXPECT_EQ(t, tree.nopen, (size_t)N + 1);
+	for (unsigned id = 1; id < N + 2; id++)
+		T_ASSERT_EQ(t, deft_tree_find(&tree, id)->id, id);
+	T_EXPECT_NULL(t, deft_tree_find(&tree, N + 2));
+	/* Ends every other subtest, odd ids from the oldest, even ones
+	 * from the newest; each is gone and the rest stay. */
+	for (unsigned id = 3; id < N + 2; id += 2)
+		deft_tree_remove(&tree, deft_tree_find(&tree, id));
+	for (unsigned id = N; id >= 2; id -= 2) {
+		T_EXPECT_NULL(t, deft_tree_find(&tree, id + 1));
+		deft_tree_remove(&tree, deft_tree_find(&tree, id));
+		T_EXPECT_NULL(t, deft_tree_find(&tree, id));
+		if (id > 2)
+			T_ASSERT_NOT_NULL(t, deft_tree_find(&tree, id - 2));
+	}
+	T_EXPECT_EQ(t, top->open_subtests, (size_t)0);
+	T_EXPECT_NULL(t, deft_tree_open_child(&tree, top));
+	T_EXPECT_PTR_EQ(t, tree.open, top);
+	T_EXPECT_NULL(t, top->next);
+	deft_tree_remove(&tree, top);
+	T_EXPECT_NULL(t, tree.open);
+	T_EXPECT_EQ(t, tree.nopen, (size_t)0);
+	free(tree.slots);
+}
+
+/* A subtest still open when its parent ends (its process crashed) is
+ * found as the parent's open child, newest first, and is left without a
+ * parent if the parent goes first. */
+TEST(tree_open_children)
+{
+	struct deft_tree tree = {0};
+	struct deft_node *top = tree_add(&tree, 1, 0);
+	struct deft_node *a = tree_add(&tree, 2, 1);
+	struct deft_node *b = tree_add(&tree, 3, 1);
+	struct deft_node *inner = tree_add(&tree, 4, 2);
+	T_EXPECT_EQ(t, inner->depth, 2);
+	T_EXPECT_PTR_EQ(t, deft_tree_open_child(&tree, top), b);
+	T_EXPECT_PTR_EQ(t, deft_tree_open_child(&tree, a), inner);
+	T_EXPECT_NULL(t, deft_tree_open_child(&tree, b));
+	deft_tree_remove(&tree, b);
+	T_EXPECT_PTR_EQ(t, deft_tree_open_child(&tree, top), a);
+	deft_tree_remove(&tree, a);
+	T_EXPECT_NULL(t, inner->parent);
+	T_EXPECT_NULL(t, deft_tree_open_child(&tree, top));
+	deft_tree_remove(&tree, inner);
+	deft_tree_remove(&tree, top);
+	T_EXPECT_EQ(t, tree.nopen, (size_t)0);
+	free(tree.slots);
 }
