@@ -59,8 +59,6 @@ struct deft_node *deft_tree_find(struct deft_tree *tree, unsigned id)
 {
 	if (tree->nslots == 0)
 		return NULL;
-	/* Newest first in each slot, as a test's id comes again after it
-	 * ended only in another run of it. */
 	for (struct deft_node *n = *slot_of(tree, id); n; n = n->same_slot)
 		if (n->id == id)
 			return n;
