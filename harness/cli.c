@@ -471,7 +471,7 @@ int t_main(int argc, char **argv)
 	deft_premature_exit_mark(true);
 	struct deft_run_info run = {argc, argv, deft_base_name(st.prog),
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0},
-	                            deft_opt.fail_on_flaky};
+	                            deft_opt.fail_on_flaky, deft_opt.retries};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
 	if (st.json || st.tap) {

@@ -97,6 +97,7 @@ struct junit {
 	struct round_count *rounds;     /* open addressing, by name hash */
 	size_t nrounds, cap_rounds;
 	struct earlier_failure *earlier; /* of runs that run again */
+	bool retries;                   /* -retries given: runs may run again */
 	bool failed;
 };
 
@@ -196,6 +197,7 @@ static void junit_begin(struct deft_reporter *r,
 {
 	struct junit *j = (struct junit *)r;
 	j->program = deft_xstrdup(run->program);
+	j->retries = run->retries > 0;
 	size_t len = strlen(j->path);
 	j->tmp = deft_xmalloc(len + 8);
 	memcpy(j->tmp, j->path, len);
@@ -373,11 +375,12 @@ static void keep_failure(struct junit_case *top, struct deft_node *n,
 }
 
 /* Appends the <testcase> of n, ended as end says, to b, with what failed
- * in it in earlier runs. */
+ * in it in earlier runs; keeps what failed in it if keep (-retries: its
+ * run may run again). */
 static void put_case(struct deft_buf *b, struct deft_node *n,
                      const char *classname,
                      const struct deft_test_end *end,
-                     const struct earlier_failure *earlier)
+                     const struct earlier_failure *earlier, bool keep)
 {
 	struct junit_case *c = deft_node_data(n);
 	deft_buf_puts(b, "    <testcase");
@@ -407,7 +410,7 @@ static void put_case(struct deft_buf *b, struct deft_node *n,
 	}
 	bool failing = elem && strcmp(elem, "skipped") != 0;
 	const char *type = how ? how : "failure";
-	if (failing)
+	if (failing && keep)
 		keep_failure(top, n, how != NULL, msg.data, type);
 	bool again = has_earlier(earlier, n->name);
 	if (elem == NULL && c->out.b.len == 0 && c->err.b.len == 0 &&
@@ -452,7 +455,7 @@ static void write_suite(struct junit *j, struct deft_node *n,
 {
 	struct junit_case *c = deft_node_data(n);
 	struct deft_buf tail = DEFT_BUF_INIT;
-	put_case(&tail, n, c->classname, end, j->earlier);
+	put_case(&tail, n, c->classname, end, j->earlier, j->retries);
 
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_puts(&b, "  <testsuite");
@@ -512,12 +515,13 @@ static void end_node(struct junit *j, struct deft_node *n,
 		while (top->parent)
 			top = top->parent;
 		struct junit_case *tc = deft_node_data(top);
-		put_case(&tc->suite, n, tc->classname, end, j->earlier);
+		put_case(&tc->suite, n, tc->classname, end, j->earlier,
+		         j->retries);
 	} else if (end->retried) {
 		/* Not written: what failed in it is, with the cases of the
 		 * next run. */
 		struct deft_buf unwritten = DEFT_BUF_INIT;
-		put_case(&unwritten, n, c->classname, end, NULL);
+		put_case(&unwritten, n, c->classname, end, NULL, true);
 		deft_buf_free(&unwritten);
 		struct earlier_failure **tail = &j->earlier;
 		while (*tail)

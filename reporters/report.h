@@ -43,6 +43,7 @@ struct deft_run_info {
 	uint64_t seed;
 	struct timespec started;        /* CLOCK_REALTIME */
 	bool fail_on_flaky;     /* a test passed on a retry fails the run */
+	long retries;           /* -retries: runs again of a failed test */
 };
 
 struct deft_test_info {

@@ -147,7 +147,7 @@ static char *slurp(T *t, const char *path)
 
 static char *program = "prog";
 static const struct deft_run_info run_info = {1, &program, "prog", true, 42,
-                                              {1700000000, 5}, false};
+                                              {1700000000, 5}, false, 0};
 
 /* The events of a run in which things go wrong the way an isolated run
  * reports them: a crash with a subtest left open, a timeout, captured
