@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -44,35 +45,64 @@ static volatile sig_atomic_t channel_lost;
 static int pipe_fd[2] = {-1, -1};
 static struct deft_out_counter *counter;
 
+/* The supervisor, whose pid the marks' wait checks against getppid(). */
+static pid_t supervisor;
+
+/* How long a message waits for the supervisor to finish a read of a pipe
+ * before it goes without marks, and between looks once yielding has not
+ * been enough. */
+#define MARK_WAIT_NS (10 * 1000000000LL)
+#define MARK_NAP_NS (50 * 1000LL)
+
+static long long monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* How many bytes were written to each pipe so far: what the supervisor
  * has read plus what is still in the pipe, taken while the supervisor
- * was not reading.  Async-signal-safe. */
+ * was not reading.  A read takes it microseconds, but it may be
+ * descheduled, slowed by a sanitizer or stopped in a debugger meanwhile:
+ * the message waits for it (yielding, then napping), as long as the
+ * supervisor lives and for up to MARK_WAIT_NS.  Async-signal-safe. */
 static void bytes_written(uint64_t written[2])
 {
 	written[0] = written[1] = DEFT_WRITTEN_UNKNOWN;
 	if (counter == NULL || pipe_fd[0] < 0 || pipe_fd[1] < 0)
 		return;
-	for (int tries = 0; tries < 1000; tries++) {
+	long long since = 0;
+	for (unsigned tries = 0;; tries++) {
 		uint64_t seq = __atomic_load_n(&counter->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
+		if (!(seq & 1)) {
+			int unread[2];
+			if (ioctl(pipe_fd[0], FIONREAD, &unread[0]) != 0 ||
+			    ioctl(pipe_fd[1], FIONREAD, &unread[1]) != 0)
+				return;
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			uint64_t read[2] = {
+				__atomic_load_n(&counter->read[0], __ATOMIC_RELAXED),
+				__atomic_load_n(&counter->read[1], __ATOMIC_RELAXED),
+			};
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&counter->seq, __ATOMIC_RELAXED) == seq) {
+				for (int i = 0; i < 2; i++)
+					written[i] = read[i] + (uint64_t)unread[i];
+				return;
+			}
+		}
+		if (tries < 100) {
 			sched_yield();
 			continue;
 		}
-		int unread[2];
-		if (ioctl(pipe_fd[0], FIONREAD, &unread[0]) != 0 ||
-		    ioctl(pipe_fd[1], FIONREAD, &unread[1]) != 0)
+		long long now = monotonic_ns();
+		if (since == 0)
+			since = now;
+		else if (now - since > MARK_WAIT_NS || getppid() != supervisor)
 			return;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		uint64_t read[2] = {
-			__atomic_load_n(&counter->read[0], __ATOMIC_RELAXED),
-			__atomic_load_n(&counter->read[1], __ATOMIC_RELAXED),
-		};
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&counter->seq, __ATOMIC_RELAXED) != seq)
-			continue;
-		for (int i = 0; i < 2; i++)
-			written[i] = read[i] + (uint64_t)unread[i];
-		return;
+		struct timespec nap = {0, MARK_NAP_NS};
+		nanosleep(&nap, NULL);
 	}
 }
 
@@ -443,6 +473,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
                     int err, struct deft_out_counter *out_counter,
                     double deadline_s, const char *deadline_what)
 {
+	supervisor = getppid();
 	setpgid(0, 0);
 	reset_signals();
 	/* Only this thread crossed the fork: the harness's threads, locks

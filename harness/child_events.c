@@ -485,17 +485,17 @@ static void read_pipe(struct child *c, int *fd, enum deft_stream stream)
 		}
 		ssize_t n = read(*fd, buf, sizeof(buf));
 		int e = errno;
-		if (n > 0) {
-			deft_buf_add(&c->pending[i], buf, (size_t)n);
-			if (k)
-				__atomic_store_n(&k->read[i],
-				                 k->read[i] + (uint64_t)n,
-				                 __ATOMIC_RELAXED);
-		}
+		/* The test process waits while seq is odd: nothing else
+		 * happens in between. */
+		if (n > 0 && k)
+			__atomic_store_n(&k->read[i], k->read[i] + (uint64_t)n,
+			                 __ATOMIC_RELAXED);
 		if (k)
 			__atomic_store_n(&k->seq, k->seq + 1, __ATOMIC_RELEASE);
-		if (n > 0)
+		if (n > 0) {
+			deft_buf_add(&c->pending[i], buf, (size_t)n);
 			continue;
+		}
 		if (n == 0 || (e != EINTR && e != EAGAIN)) {
 			close(*fd);
 			*fd = -1;

@@ -22,7 +22,8 @@
  * counts them as what the supervisor has read from each pipe, which the
  * supervisor keeps in a struct deft_out_counter the two share, plus what
  * is still in the pipe (FIONREAD); seq is odd while the supervisor reads,
- * so the child takes the two as of one moment.
+ * so the child takes the two as of one moment, waiting while it is odd
+ * however long the supervisor takes (it may be descheduled mid-read).
  */
 #ifndef DEFT_PROTOCOL_H
 #define DEFT_PROTOCOL_H

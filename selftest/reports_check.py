@@ -9,7 +9,8 @@ Time, parents open before and close after their subtests, and gotestsum
 reports the same counts as deft and writes a JUnit file with them.
 -tap: the nesting and plans are checked here, and prove reads it.
 -json and -junit give each line a test process writes to the test that
-wrote it (progs/attribution.c); with -json and -tap, what the runner's
+wrote it (progs/attribution.c), also with the runner's process stopped by
+gdb in each read of a pipe; with -json and -tap, what the runner's
 own process prints does not get into stdout.
 The console names each failed test in a command that runs it alone
 (progs/rerun.c): each command, run, selects exactly that test.
@@ -329,6 +330,62 @@ def check_attribution(totals, variant, build, tmp):
                      f"{ATTRIBUTED_LINES} lines; " + "\n".join(wrong[:20]))
 
 
+# Stops the supervisor at each read() (the one of a pipe inside the window
+# in which a test process must not take its marks, protocol.h) for longer
+# than yielding lasts, as a preemption or a sanitizer may; forked test
+# processes run free.
+STALL_GDB = """set pagination off
+set debuginfod enabled off
+set disable-randomization off
+set startup-with-shell off
+set detach-on-fork on
+set follow-fork-mode parent
+break read
+commands
+silent
+python import time; time.sleep(0.003)
+continue
+end
+run
+python open({hits!r}, "w").write(str(gdb.breakpoints()[0].hit_count))
+"""
+
+
+def check_attribution_stalled(totals, variant, build, tmp):
+    """Each line of output goes to the test that wrote it though the
+    supervisor stalls in the middle of every read of a pipe."""
+    name = f"{variant}: attribution, supervisor stalled in each read"
+    if shutil.which("gdb") is None:
+        totals.skip(name, "gdb is not installed (ninja/deps.sh installs it)")
+        return
+    exe = os.path.join(build, "selftest", "progs", "attribution")
+    script, hits = os.path.join(tmp, "stall.gdb"), os.path.join(tmp, "hits")
+    with open(script, "w") as f:
+        f.write(STALL_GDB.format(hits=hits))
+    proc = run(["gdb", "-q", "-batch", "-nx", "-x", script, "--args", exe,
+                "-json"])
+    try:
+        with open(hits) as f:
+            stops = int(f.read())
+    except (OSError, ValueError):
+        stops = 0
+    if stops == 0:
+        totals.skip(name, "gdb could not stop the supervisor: " +
+                    proc.stderr.decode("utf-8", "replace")[-500:])
+        return
+    events = [json.loads(line) for line in proc.stdout.splitlines()
+              if line.startswith(b"{")]
+    found, wrong = misattributed((e.get("Test"), e["Output"])
+                                 for e in events if e["Action"] == "output")
+    passed = {e.get("Test") for e in events if e["Action"] == "pass"}
+    totals.check(f"{name}: -json gives each line of output to the test "
+                 f"that wrote it", {"first", "second"} <= passed and
+                 found == ATTRIBUTED_LINES and not wrong,
+                 f"{stops} stops, {found} of {ATTRIBUTED_LINES} lines, "
+                 f"passed {sorted(filter(None, passed))}; " +
+                 "\n".join(wrong[:20]))
+
+
 def check_stdout_kept(totals, variant, build):
     """-json and -tap own stdout: what the runner's process prints itself
     (TEST_MAIN, a main cleanup, a test run with -isolation none) goes to
@@ -549,6 +606,7 @@ def check_reports(totals, variant, build):
                 check_gotestsum(totals, name, exe, args, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         check_attribution(totals, variant, build, tmp)
+        check_attribution_stalled(totals, variant, build, tmp)
     check_stdout_kept(totals, variant, build)
     check_rerun(totals, variant, build)
     check_retries(totals, variant, build)
