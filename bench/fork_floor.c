@@ -9,12 +9,17 @@
  *                           two pipes, the child moving the pipes onto
  *                           stdout and stderr and sending one message, the
  *                           parent reading it and waiting (no poll loop)
+ *   fork_floor -pinned [N]  bare, the parent pinned to the CPU it is on
+ *                           for the fork, as deft's supervisor does when
+ *                           a test process will run alone; the child
+ *                           takes back the parent's CPUs first thing
  *
  * Prints the best of 5 rounds as "bench: <what> <ns> ns", the lines
  * bench/run.py reads.  Plain C, no deft: it is the floor.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +50,27 @@ static void bare(void)
 		die("fork");
 	if (pid == 0)
 		_exit(0);
+	int status;
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		die("waitpid");
+}
+
+static void pinned(void)
+{
+	cpu_set_t all, one;
+	if (sched_getaffinity(0, sizeof(all), &all) != 0)
+		die("sched_getaffinity");
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	if (sched_setaffinity(0, sizeof(one), &one) != 0)
+		die("sched_setaffinity");
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		_exit(sched_setaffinity(0, sizeof(all), &all) != 0);
+	if (sched_setaffinity(0, sizeof(all), &all) != 0)
+		die("sched_setaffinity");
 	int status;
 	if (waitpid(pid, &status, 0) != pid || status != 0)
 		die("waitpid");
@@ -93,10 +119,14 @@ int main(int argc, char **argv)
 		round = with_channels;
 		what = "fork+_exit+waitpid with socketpair and 2 pipes";
 		arg++;
+	} else if (argc > arg && strcmp(argv[arg], "-pinned") == 0) {
+		round = pinned;
+		what = "fork+_exit+waitpid, pinned around fork";
+		arg++;
 	}
 	long n = argc > arg ? strtol(argv[arg], NULL, 10) : 2000;
 	if (n <= 0) {
-		fprintf(stderr, "usage: fork_floor [-deft] [N]\n");
+		fprintf(stderr, "usage: fork_floor [-deft|-pinned] [N]\n");
 		return 2;
 	}
 	double best = 1e9;

@@ -149,6 +149,31 @@ def check_install(totals):
                          "1 passed, 0 failed" in proc.stdout, proc.stdout)
 
 
+def check_cpus(totals, variant, build):
+    """Test processes, and their subtests' threads, run on the CPUs the
+    runner may use, with -jobs 1 (the runner pins itself around each
+    fork) and -jobs 2, and on a subset of them the runner was given."""
+    exe = os.path.join(build, "selftest", "progs", "cpus")
+    mine = sorted(os.sched_getaffinity(0))
+    subsets = [mine]
+    if len(mine) >= 3:
+        subsets.append(mine[1:3])
+    else:
+        totals.skip(f"{variant}: cpus: a runner given some of the CPUs",
+                    "this machine has fewer than 3")
+    for cpus in subsets:
+        for jobs in ("1", "2"):
+            name = (f"{variant}: cpus -jobs {jobs}: each test runs on the "
+                    f"runner's {len(cpus)} CPUs")
+            proc = run([exe, "-v", "-jobs", jobs],
+                       preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+            seen = re.findall(r"cpus: ([\d,]*)", proc.stdout)
+            want = ",".join(map(str, cpus))
+            totals.check(name, proc.returncode == 0 and len(seen) == 4 and
+                         all(s == want for s in seen),
+                         f"want {want}\n{proc.stdout}")
+
+
 def main():
     variants = sys.argv[1:] or ["gcc"]
     totals = Totals()
@@ -169,6 +194,7 @@ def main():
                                    "shutdown_test")], env)
         reports_check.check_reports(totals, v, build)
         misbehave_check.check_misbehave(totals, v, build)
+        check_cpus(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))
     check_readme(totals, "gcc")
