@@ -562,10 +562,13 @@ static void log_on(unsigned id, const char *text)
 
 void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
                               enum deft_ending ending, const char *detail,
-                              bool retried)
+                              bool retried, const struct timespec *ended)
 {
 	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ended)
+		now = *ended;
+	else
+		clock_gettime(CLOCK_MONOTONIC, &now);
 	double elapsed = (double)(now.tv_sec - o->started.tv_sec) +
 	                 (double)(now.tv_nsec - o->started.tv_nsec) / 1e9;
 	struct deft_test_end end = {DEFT_FAIL, ending, detail, elapsed,
@@ -605,6 +608,9 @@ void deft_sup_finish(struct child *c)
 	c->may_retry = c->retry < (unsigned long)deft_opt.retries &&
 	               c->forced != DEFT_INTERRUPTED && !c->by_run_timeout;
 	c->live = true;
+	/* The tests ended now, not once their backtraces are looked up. */
+	struct timespec ended;
+	clock_gettime(CLOCK_MONOTONIC, &ended);
 	dispatch_all(c, &c->queue);
 	struct deft_buf why = DEFT_BUF_INIT, detail = DEFT_BUF_INIT;
 	uint32_t target;
@@ -650,7 +656,7 @@ void deft_sup_finish(struct child *c)
 			c->retried = true;
 		deft_sup_end_synthesised(o.id, &o, ending,
 		                         o.id == blamed ? blame : NULL,
-		                         c->nopen == 0 && c->retried);
+		                         c->nopen == 0 && c->retried, &ended);
 	}
 	deft_buf_free(&why);
 	deft_buf_free(&detail);

@@ -90,11 +90,12 @@ void deft_sup_note_silent_thread(struct child *c, int tid);
  * came from its process. */
 void deft_sup_unstarted(struct child *c, const char *why);
 
-/* Ends a test that was open in a child that can no longer end it;
- * retried says a top-level test runs again (-retries). */
+/* Ends a test that was open in a child that can no longer end it, at
+ * ended (NULL: now); retried says a top-level test runs again
+ * (-retries). */
 void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
                               enum deft_ending ending, const char *detail,
-                              bool retried);
+                              bool retried, const struct timespec *ended);
 
 /* Reports how c ended, once its process is gone. */
 void deft_sup_finish(struct child *c);

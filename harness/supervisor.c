@@ -142,7 +142,7 @@ static void report_unstarted(struct child *c, const char *why,
 	c->live = true;
 	deft_sup_unstarted(c, why);
 	struct open_test top = c->open[0];
-	deft_sup_end_synthesised(top.id, &top, ending, detail, false);
+	deft_sup_end_synthesised(top.id, &top, ending, detail, false, NULL);
 	deft_sup_free(c);
 }
 

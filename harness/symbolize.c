@@ -11,20 +11,28 @@
  * backtrace of the run had (a hung test's threads share most of their
  * frames: a thousand of them cost about as much as one), and only when a
  * test crashed or hung, so nothing of this is on a passing test's path.
+ * The supervisor waits for it and meanwhile watches no test: one that
+ * takes over ADDR2LINE_MS is killed, and the run's backtraces go on
+ * with what dladdr knows, saying why.
  */
 #define _GNU_SOURCE
 #include "symbolize.h"
+#include "internal.h"
 
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -104,8 +112,55 @@ static bool is_fixed_executable(const char *path)
 	return fixed;
 }
 
+/* How long one addr2line may take (times -timeout-scale) before it is
+ * killed and not run again in the run. */
+enum { ADDR2LINE_MS = 10000 };
+static bool addr2line_too_slow;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads all of fd into out until end of file or the deadline (ms of
+ * CLOCK_MONOTONIC).  RETURNS: false at the deadline. */
+static bool read_until(int fd, struct deft_buf *out, int64_t deadline)
+{
+	char buf[4096];
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int rc = poll(&pfd, 1, (int)(left < INT_MAX ? left : INT_MAX));
+		if (rc < 0 && errno != EINTR)
+			return true;
+		if (rc <= 0)
+			continue;
+		ssize_t got = read(fd, buf, sizeof(buf));
+		if (got > 0)
+			deft_buf_add(out, buf, (size_t)got);
+		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+			return true;
+	}
+}
+
+/* The next line of text at *at, ended there; NULL past the end. */
+static char *next_line(char **at)
+{
+	char *line = *at, *nl = line ? strchr(line, '\n') : NULL;
+	if (nl == NULL)
+		return NULL;    /* no line, or the last one is unfinished */
+	*nl = '\0';
+	*at = nl + 1;
+	return line;
+}
+
 /* Runs addr2line once on the frames of one object not known yet, each
- * address once, and keeps its answers. */
+ * address once, and keeps its answers: the ones it gave within
+ * ADDR2LINE_MS if it was killed then. */
 static void addr2line(struct frame *frames, size_t n, const char *object)
 {
 	char **argv = calloc(n + 6, sizeof(*argv));
@@ -153,35 +208,35 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 		close(p[0]);
 		goto out;
 	}
-	FILE *f = fdopen(p[0], "r");
-	char *line = NULL;
-	size_t cap = 0;
+	struct deft_buf said = DEFT_BUF_INIT;
+	if (!read_until(p[0], &said, now_ms() +
+	                deft_scaled_ms(ADDR2LINE_MS))) {
+		kill(pid, SIGKILL);
+		addr2line_too_slow = true;
+	}
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	deft_buf_putc(&said, '\0');
+	char *at = said.data;
 	for (size_t k = 0; k < count; k++) {
 		struct frame *fr = &frames[which[k]];
-		ssize_t len = getline(&line, &cap, f);
-		if (len <= 0)
+		char *function = next_line(&at), *place = next_line(&at);
+		if (place == NULL)
 			break;
-		line[strcspn(line, "\n")] = '\0';
-		if (strcmp(line, "??") != 0)
-			fr->function = strdup(line);
-		len = getline(&line, &cap, f);
-		if (len <= 0)
-			break;
-		line[strcspn(line, "\n")] = '\0';
-		char *disc = strstr(line, " (discriminator");
+		if (strcmp(function, "??") != 0)
+			fr->function = strdup(function);
+		char *disc = strstr(place, " (discriminator");
 		if (disc)
 			*disc = '\0';
-		if (strncmp(line, "??", 2) != 0)
-			fr->place = strdup(line);
+		if (strncmp(place, "??", 2) != 0)
+			fr->place = strdup(place);
 	}
+	deft_buf_free(&said);
 	/* What addr2line did not answer is not asked again either. */
 	for (size_t k = 0; k < count; k++)
 		known_add(frames[which[k]].addr, frames[which[k]].function,
 		          frames[which[k]].place);
-	free(line);
-	fclose(f);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
 out:
 	free(argv);
 	free(hex);
@@ -212,11 +267,14 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 			frames[i].place = k->place;
 		}
 	}
+	bool unknown = false;
 	for (size_t i = 0; i < n; i++) {
 		if (!frames[i].found || frames[i].known)
 			continue;
 		const char *object = frames[i].info.dli_fname;
-		addr2line(frames, n, object);
+		if (!addr2line_too_slow)
+			addr2line(frames, n, object);
+		unknown |= addr2line_too_slow;
 		/* Every frame in object now has its answer, or has none. */
 		for (size_t j = i; j < n; j++) {
 			struct frame *f = &frames[j];
@@ -255,6 +313,10 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 			                (unsigned long long)f->addr);
 		deft_buf_putc(out, '\n');
 	}
+	if (unknown)
+		deft_buf_printf(out, "%s(not all files and lines: addr2line "
+		                "took over %lds, and runs no more)\n", indent,
+		                deft_scaled_ms(ADDR2LINE_MS) / 1000);
 	free(frames);
 }
 

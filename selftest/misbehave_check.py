@@ -160,6 +160,8 @@ def check_misbehave(totals, variant, build):
         check_junit(totals, name, xml, events)
         check_interrupt(totals, variant, exe, tmp)
         check_deep_hang(totals, variant, exe, tmp)
+        if variant != "asan":
+            check_slow_addr2line(totals, variant, exe, tmp)
     proc = subprocess.run([exe, "-v", "-run", "^bad_bytes$"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     totals.check(f"{variant}: misbehave: output with no newline at its end "
@@ -276,6 +278,49 @@ def check_deep_hang(totals, variant, exe, tmp):
             runs = len(f.readlines())
     totals.check(f"{name}: addr2line runs once per object, not per thread",
                  runs <= 10, f"{runs} runs")
+
+
+def check_slow_addr2line(totals, variant, exe, tmp):
+    """An addr2line that never answers holds the supervisor, which watches
+    no test meanwhile, for ADDR2LINE_MS (symbolize.c; 3s with
+    -timeout-scale 0.3), once a run: it is killed, and the crashes are
+    reported with the frames' symbols and a line that says why, each
+    taking the time it ran, not the wait."""
+    name = f"{variant}: misbehave: addr2line that never answers"
+    bindir = os.path.join(tmp, "slow_bin")
+    os.makedirs(bindir, exist_ok=True)
+    pids = os.path.join(tmp, "addr2line.pids")
+    with open(os.path.join(bindir, "addr2line"), "w") as f:
+        f.write(f"#!/bin/sh\necho $$ >> '{pids}'\nexec sleep 300\n")
+    os.chmod(os.path.join(bindir, "addr2line"), 0o755)
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([exe, "-v", "-run", "^(segv|sigfpe|fine_last)$",
+                               "-timeout-scale", "0.3"], env=env, timeout=60,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except subprocess.TimeoutExpired:
+        totals.check(f"{name}: the run ends", False, "still running at 60s")
+        return
+    took = time.monotonic() - start
+    out = proc.stdout.decode("utf-8", "replace")
+    note = "(not all files and lines: addr2line took over 3s, and runs no more)"
+    crashes = re.findall(r"deft: test crashed: (SIG\w+)", out)
+    # the test ended when it crashed, not once its backtrace was made
+    segv = re.search(r"--- FAIL: segv \((\d+\.\d+)s\)", out)
+    totals.check(f"{name}: both crashes reported, with symbols and why "
+                 f"there are no lines, in one wait", proc.returncode == 1 and
+                 segv and float(segv.group(1)) < 1 and
+                 crashes == ["SIGSEGV", "SIGFPE"] and out.count(note) == 2 and
+                 re.search(r"#\d+ +\S+ in \S*misbehave\+0x", out) and
+                 "--- PASS: fine_last" in out and 3 <= took < 9,
+                 f"status {proc.returncode}, {took:.1f}s\n{out[-3000:]}")
+    with open(pids) as f:
+        started = [int(p) for p in f.read().split()]
+    alive = [p for p in started if os.path.exists(f"/proc/{p}")]
+    totals.check(f"{name}: it ran once and was killed and reaped",
+                 len(started) == 1 and not alive, f"started {started}, "
+                 f"still there {alive}")
 
 
 def run_interrupted(exe, xml, signals):
