@@ -34,8 +34,10 @@
                   the same measurements with Go's testing package, built
                   and run here with Debian's golang-go: per sequential and
                   per parallel subtest, 10,000 parallel subtests in one
-                  test, and cancellation latency in a group of 8; and the
-                  run time of the subtest rounds with each report format
+                  test, and cancellation latency in a group of 8; the
+                  floor under them, bench/wake_floor.c (waking a thread
+                  asleep in a futex, on any CPU and on one); and the run
+                  time of the subtest rounds with each report format
 Each figure is the best of several runs; run `ninja bench` on an idle
 machine.  Everything but the process-mode figures runs with -isolation
 none, the mode the figures were first taken in and the targets are for.
@@ -140,6 +142,10 @@ def subtests():
         ratio = f"{value / other[0]:.2f}x" if other and other[0] else ""
         print(f"  {what:42} {value:>9.0f} {unit} {theirs:>12} {ratio}")
     print("target: each subtest within 2x of Go's t.Run / t.Parallel")
+    # A parallel subtest is a few thread hand-offs; what one costs here
+    for what, (value, unit, rest) in bench_lines(
+            [os.path.join(BUILD, "wake_floor")]).items():
+        print(f"  floor: {what:35} {value:>9.0f} {unit}")
     # The reporters with 10,000 subtests open at once: each finds and
     # ends a test in constant time, so none costs much over the console
     costs = [os.path.join(BUILD, "parallel_bench"), *IN_PROCESS,
