@@ -178,11 +178,12 @@ static cpu_set_t run_cpus;
 
 /* Pins the supervisor to the CPU it is on, for the fork of a test process
  * that will run alone: the child starts there too, beside a supervisor
- * that only waits for it, instead of on an idle CPU that has to be woken,
- * and to wake the supervisor's back for each message: in a VM each such
- * wake-up is slow (bench/run.py: a fifth of a trivial test process on 2
- * CPUs).  The two then take back run_cpus, the child before the test
- * runs, so that the test's threads spread as they would.
+ * that only waits for it, instead of on an idle CPU that has to be woken
+ * and whose every message then wakes the supervisor's CPU in turn.  In a
+ * VM such wake-ups are slow (bench/wake_floor.c; pinning saves a fifth of
+ * a trivial test process on 2 CPUs).  The two then take back run_cpus,
+ * the child before the test runs, so that the test's threads spread as
+ * they would.
  * RETURNS: whether it pinned. */
 static bool pin_here(void)
 {
