@@ -30,7 +30,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -54,13 +53,6 @@ static pid_t supervisor;
 #define MARK_WAIT_NS (10 * 1000000000LL)
 #define MARK_NAP_NS (50 * 1000LL)
 
-static long long monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* How many bytes were written to each pipe so far: what the supervisor
  * has read plus what is still in the pipe, taken while the supervisor
  * was not reading.  A read takes it microseconds, but it may be
@@ -72,7 +64,7 @@ static void bytes_written(uint64_t written[2])
 	written[0] = written[1] = DEFT_WRITTEN_UNKNOWN;
 	if (counter == NULL || pipe_fd[0] < 0 || pipe_fd[1] < 0)
 		return;
-	long long since = 0;
+	int64_t since = 0;
 	for (unsigned tries = 0;; tries++) {
 		uint64_t seq = __atomic_load_n(&counter->seq, __ATOMIC_ACQUIRE);
 		if (!(seq & 1)) {
@@ -96,7 +88,7 @@ static void bytes_written(uint64_t written[2])
 			sched_yield();
 			continue;
 		}
-		long long now = monotonic_ns();
+		int64_t now = deft_now_ns();
 		if (since == 0)
 			since = now;
 		else if (now - since > MARK_WAIT_NS || getppid() != supervisor)

@@ -377,6 +377,14 @@ static inline long deft_scaled_ms(long ms)
 	return scaled > 1e12 ? 1000000000000L : (long)scaled;
 }
 
+/* CLOCK_MONOTONIC in nanoseconds; async-signal-safe. */
+static inline int64_t deft_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static inline double deft_seconds_since(const struct timespec *start)
 {
 	struct timespec now;

@@ -49,13 +49,6 @@ static size_t started;
 const struct deft_supervisor_options *deft_sup_opts;
 static struct rlimit fd_limit;          /* the one tests get */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void deft_format_duration(char *buf, size_t size, long ms)
 {
 	if (ms < 1000)
@@ -117,7 +110,7 @@ static void on_exited(struct child *c, int status, const struct rusage *ru)
 	c->cpu_s = (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
 	           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
 	kill_leftovers(c);
-	c->drain_until = now_ns() + (int64_t)DRAIN_MS * 1000000;
+	c->drain_until = deft_now_ns() + (int64_t)DRAIN_MS * 1000000;
 }
 
 /* ---- starting a child ---- */
@@ -223,7 +216,7 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 		ok = false;
 	}
 	/* The test's own deadline: its timeout, or the run's if sooner. */
-	int64_t now = now_ns();
+	int64_t now = deft_now_ns();
 	int64_t deadline = c->timeout_ms ? now + (int64_t)c->timeout_ms * 1000000
 	                                 : 0;
 	char what[64], d[32];
@@ -493,7 +486,7 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 	}
 	int timeout = -1;
 	if (wake) {
-		int64_t ms = (wake - now_ns()) / 1000000 + 1;
+		int64_t ms = (wake - deft_now_ns()) / 1000000 + 1;
 		timeout = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
 	}
 	if (poll(fds, k, timeout) > 0) {
@@ -508,7 +501,7 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 		       read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD)
 				continue;
-			int64_t now = now_ns();
+			int64_t now = deft_now_ns();
 			if (!*interrupted) {
 				char note[96];
 				snprintf(note, sizeof(note), "deft: interrupted "
@@ -559,12 +552,12 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	struct rlimit raised = {fd_limit.rlim_max, fd_limit.rlim_max};
 	setrlimit(RLIMIT_NOFILE, &raised);
 	int64_t run_deadline = opt->run_timeout_ms
-	        ? now_ns() + (int64_t)opt->run_timeout_ms * 1000000 : 0;
+	        ? deft_now_ns() + (int64_t)opt->run_timeout_ms * 1000000 : 0;
 	int interrupted = 0;
 	bool run_timed_out = false;
 	size_t next = 0;
 	for (;;) {
-		int64_t now = now_ns();
+		int64_t now = deft_now_ns();
 		if (run_deadline && now >= run_deadline && !run_timed_out) {
 			run_timed_out = true;
 			char d[32], note[96];

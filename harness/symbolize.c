@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -117,20 +116,13 @@ static bool is_fixed_executable(const char *path)
 enum { ADDR2LINE_MS = 10000 };
 static bool addr2line_too_slow;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads all of fd into out until end of file or the deadline (ms of
  * CLOCK_MONOTONIC).  RETURNS: false at the deadline. */
 static bool read_until(int fd, struct deft_buf *out, int64_t deadline)
 {
 	char buf[4096];
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - deft_now_ns() / 1000000;
 		if (left <= 0)
 			return false;
 		struct pollfd pfd = {fd, POLLIN, 0};
@@ -209,7 +201,7 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 		goto out;
 	}
 	struct deft_buf said = DEFT_BUF_INIT;
-	if (!read_until(p[0], &said, now_ms() +
+	if (!read_until(p[0], &said, deft_now_ns() / 1000000 +
 	                deft_scaled_ms(ADDR2LINE_MS))) {
 		kill(pid, SIGKILL);
 		addr2line_too_slow = true;

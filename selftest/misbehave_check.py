@@ -225,6 +225,18 @@ def check_junit(totals, name, xml, events):
                  want <= errors, f"missing {sorted(want - errors)}")
 
 
+def with_addr2line(bindir, script):
+    """The environment with bindir first in PATH, holding an addr2line
+    that runs script (sh), or none if script is None."""
+    os.makedirs(bindir, exist_ok=True)
+    if script is not None:
+        wrapper = os.path.join(bindir, "addr2line")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\n{script}\n")
+        os.chmod(wrapper, 0o755)
+    return dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+
+
 def check_deep_hang(totals, variant, exe, tmp):
     """A test that hangs 300 subtests deep, each level on a thread of its
     own: its report has every level and every thread's backtrace, and the
@@ -232,14 +244,8 @@ def check_deep_hang(totals, variant, exe, tmp):
     minutes), so addr2line runs a few times, not a few hundred."""
     real = shutil.which("addr2line")
     log = os.path.join(tmp, "addr2line.log")
-    bindir = os.path.join(tmp, "bin")
-    os.makedirs(bindir, exist_ok=True)
-    if real:
-        wrapper = os.path.join(bindir, "addr2line")
-        with open(wrapper, "w") as f:
-            f.write(f"#!/bin/sh\necho run >> '{log}'\nexec '{real}' \"$@\"\n")
-        os.chmod(wrapper, 0o755)
-    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+    env = with_addr2line(os.path.join(tmp, "bin"), f"echo run >> '{log}'\n"
+                         f"exec '{real}' \"$@\"" if real else None)
     xml = os.path.join(tmp, "deep.xml")
     name = f"{variant}: misbehave: a hang 300 subtests deep"
     try:
@@ -287,13 +293,9 @@ def check_slow_addr2line(totals, variant, exe, tmp):
     reported with the frames' symbols and a line that says why, each
     taking the time it ran, not the wait."""
     name = f"{variant}: misbehave: addr2line that never answers"
-    bindir = os.path.join(tmp, "slow_bin")
-    os.makedirs(bindir, exist_ok=True)
     pids = os.path.join(tmp, "addr2line.pids")
-    with open(os.path.join(bindir, "addr2line"), "w") as f:
-        f.write(f"#!/bin/sh\necho $$ >> '{pids}'\nexec sleep 300\n")
-    os.chmod(os.path.join(bindir, "addr2line"), 0o755)
-    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+    env = with_addr2line(os.path.join(tmp, "slow_bin"),
+                         f"echo $$ >> '{pids}'\nexec sleep 300")
     start = time.monotonic()
     try:
         proc = subprocess.run([exe, "-v", "-run", "^(segv|sigfpe|fine_last)$",

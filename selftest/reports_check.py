@@ -289,6 +289,12 @@ ATTRIBUTED = re.compile(r"(stdout|stderr|raw|after log|log|unfinished|end) of "
 ATTRIBUTED_LINES = 2 * (2 + 8 * 3 + 24 * 5)
 
 
+def json_output(events):
+    """(test, text) of each output event of a -json stream."""
+    return ((e.get("Test"), e["Output"]) for e in events
+            if e["Action"] == "output")
+
+
 def misattributed(pieces):
     """pieces: (test, text) pairs; returns (lines found, the ones found
     under another test than the one that wrote them)."""
@@ -310,9 +316,7 @@ def check_attribution(totals, variant, build, tmp):
         xml = os.path.join(tmp, "attribution.xml")
         proc = run([exe, *args, "-json"])
         events = [json.loads(line) for line in proc.stdout.splitlines()]
-        found, wrong = misattributed((e.get("Test"), e["Output"])
-                                     for e in events
-                                     if e["Action"] == "output")
+        found, wrong = misattributed(json_output(events))
         totals.check(f"{name}: -json gives each line of output to the test "
                      f"that wrote it", proc.returncode == 0 and
                      found == ATTRIBUTED_LINES and not wrong,
@@ -375,8 +379,7 @@ def check_attribution_stalled(totals, variant, build, tmp):
         return
     events = [json.loads(line) for line in proc.stdout.splitlines()
               if line.startswith(b"{")]
-    found, wrong = misattributed((e.get("Test"), e["Output"])
-                                 for e in events if e["Action"] == "output")
+    found, wrong = misattributed(json_output(events))
     passed = {e.get("Test") for e in events if e["Action"] == "pass"}
     totals.check(f"{name}: -json gives each line of output to the test "
                  f"that wrote it", {"first", "second"} <= passed and
