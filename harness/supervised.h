@@ -1,8 +1,9 @@
 /*
  * supervised.h - a test process as the supervisor sees it, shared by the
  * parts of process isolation in the runner: supervisor.c starts, stops
- * and waits for the processes; child_events.c reads what each one says
- * and turns it into reports; child_ending.c puts into words how one
+ * and waits for the processes; child_output.c reads what each one says
+ * and writes, giving each piece of output to its test; child_events.c
+ * turns that into reports; child_ending.c puts into words how one
  * that did not finish its test ended.
  */
 #ifndef DEFT_SUPERVISED_H
@@ -72,16 +73,28 @@ struct child {
 /* The options of the run being supervised. */
 extern const struct deft_supervisor_options *deft_sup_opts;
 
-/* ---- child_events.c ---- */
+/* ---- child_output.c ---- */
 
 /* A counter of output read for a new child (protocol.h); NULL if none
  * can be had.  deft_sup_free gives it back. */
 struct deft_out_counter *deft_sup_counter_take(void);
+void deft_sup_counter_give_back(struct deft_out_counter *counter);
 
 /* Reads c's messages and output, each message after the output written
  * before it; deft_sup_drain reads only the output, to its end. */
 void deft_sup_read(struct child *c);
 void deft_sup_drain(struct child *c);
+
+/* ---- child_events.c ---- */
+
+/* Takes one message of c: reported now, or queued until c is done. */
+void deft_sup_ingest(struct child *c, uint16_t type, const void *head,
+                     size_t hlen, const void *data, size_t n);
+
+/* Output for a test of c (id 0: the innermost one running), within the
+ * limit of output kept a process. */
+void deft_sup_ingest_output(struct child *c, uint32_t id, uint32_t stream,
+                            const char *data, size_t n);
 
 /* Names thread tid of c under its threads' backtraces if it sent none. */
 void deft_sup_note_silent_thread(struct child *c, int tid);

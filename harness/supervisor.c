@@ -8,7 +8,8 @@
  * test, reported on the innermost test it was running, and the run goes on.
  *
  * This file starts, stops and waits for the test processes;
- * child_events.c turns what each says into reports (with -jobs 1 as it
+ * child_output.c reads what each says and writes, and child_events.c
+ * turns it into reports (with -jobs 1 as it
  * comes, with more once the process is done, so that the console shows
  * one test at a time).  The supervisor only reads from children, without
  * blocking, so none of them can stall it.
