@@ -48,6 +48,7 @@ struct child {
 	bool by_run_timeout;            /* forced by -timeout */
 	long timeout_ms;
 	int64_t deadline, next_step, drain_until;
+	int64_t exited_at;              /* deft_now_ns() when found gone */
 	struct deft_buf queue;          /* messages held when not live */
 	struct deft_buf early;          /* output read before the start */
 	unsigned *ids;                  /* child's test id -> run's id */

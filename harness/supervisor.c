@@ -107,11 +107,12 @@ static void kill_leftovers(struct child *c)
 static void on_exited(struct child *c, int status, const struct rusage *ru)
 {
 	c->exited = true;
+	c->exited_at = deft_now_ns();
 	c->status = status;
 	c->cpu_s = (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
 	           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
 	kill_leftovers(c);
-	c->drain_until = deft_now_ns() + (int64_t)DRAIN_MS * 1000000;
+	c->drain_until = c->exited_at + (int64_t)DRAIN_MS * 1000000;
 }
 
 /* ---- starting a child ---- */
@@ -312,15 +313,20 @@ static void send_turn(struct child *c, unsigned char turn)
 	}
 }
 
-/* Asks a child to stop: why is a timeout or an interrupt by signo. */
+/* Asks a child to stop: why is a timeout or an interrupt by signo, due
+ * at that time.  A child found gone since then was still running when it
+ * was due: its own timer (its context's deadline) stopped its test before
+ * the supervisor got to it, which ends it as if asked. */
 static void ask_to_stop(struct child *c, enum deft_ending why, int signo,
-                        int64_t now)
+                        int64_t due, int64_t now)
 {
-	if (c->exited || c->stage != RUNNING)
+	if (c->stage != RUNNING || (c->exited && c->exited_at < due))
 		return;
 	c->forced = why;
 	c->stage = STOPPING;
 	c->next_step = now + (int64_t)deft_sup_opts->grace_ms * 1000000;
+	if (c->exited)
+		return;
 	if (c->waiting)
 		send_turn(c, DEFT_TURN_STOP);
 	union sigval v = {.sival_int = why == DEFT_INTERRUPTED ? signo : 0};
@@ -351,10 +357,10 @@ static void kill_child(struct child *c)
 
 static void step_deadlines(struct child *c, int64_t now)
 {
-	if (c->exited)
-		return;
 	if (c->stage == RUNNING && c->deadline && now >= c->deadline)
-		ask_to_stop(c, DEFT_TIMED_OUT, 0, now);
+		ask_to_stop(c, DEFT_TIMED_OUT, 0, c->deadline, now);
+	else if (c->exited)
+		return;
 	else if (c->stage == STOPPING && now >= c->next_step) {
 		if (c->forced == DEFT_TIMED_OUT)
 			request_stacks(c, now);
@@ -516,7 +522,7 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 					kill_child(c);
 				else
 					ask_to_stop(c, DEFT_INTERRUPTED,
-					            (int)si.ssi_signo, now);
+					            (int)si.ssi_signo, now, now);
 			}
 			if (!*interrupted)
 				*interrupted = (int)si.ssi_signo;
@@ -568,7 +574,8 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 			deft_report_note(note);
 			for (struct child *c = children; c; c = c->next) {
 				c->by_run_timeout = c->stage == RUNNING;
-				ask_to_stop(c, DEFT_TIMED_OUT, 0, now);
+				ask_to_stop(c, DEFT_TIMED_OUT, 0, run_deadline,
+				            now);
 			}
 		}
 		bool stop = interrupted || run_timed_out ||

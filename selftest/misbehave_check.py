@@ -162,6 +162,7 @@ def check_misbehave(totals, variant, build):
         check_deep_hang(totals, variant, exe, tmp)
         if variant != "asan":
             check_slow_addr2line(totals, variant, exe, tmp)
+    check_deadline_while_stalled(totals, variant, build)
     proc = subprocess.run([exe, "-v", "-run", "^bad_bytes$"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     totals.check(f"{variant}: misbehave: output with no newline at its end "
@@ -323,6 +324,27 @@ def check_slow_addr2line(totals, variant, exe, tmp):
     totals.check(f"{name}: it ran once and was killed and reaped",
                  len(started) == 1 and not alive, f"started {started}, "
                  f"still there {alive}")
+
+
+def check_deadline_while_stalled(totals, variant, build):
+    """A test process's own timer cancels its test at the run's deadline;
+    when the runner is stopped then and finds the process gone afterwards,
+    the test still failed by -timeout, as when the runner is first."""
+    exe = os.path.join(build, "selftest", "progs", "parallel")
+    name = f"{variant}: -timeout with the runner stopped at the deadline"
+    proc = subprocess.Popen([exe, "-v", "-run", "^waits_for_deadline$",
+                             "-timeout", "1s"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    first = proc.stdout.readline()      # "=== RUN": the test runs
+    os.kill(proc.pid, signal.SIGSTOP)
+    time.sleep(1.5)
+    os.kill(proc.pid, signal.SIGCONT)
+    out = (first + proc.communicate(timeout=60)[0]).decode("utf-8",
+                                                           "replace")
+    totals.check(f"{name}: the test fails, asked to stop", proc.returncode
+                 == 1 and "--- FAIL: waits_for_deadline" in out and
+                 "while the test ran; it was asked to stop and ended within"
+                 in out, f"status {proc.returncode}\n{out[-2000:]}")
 
 
 def run_interrupted(exe, xml, signals):
