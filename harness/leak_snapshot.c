@@ -6,15 +6,19 @@
  * It is taken after every top-level test, so it is kept to few system
  * calls: open descriptors are found with one poll() over the descriptor
  * table (POLLNVAL marks the closed ones; listing /proc/self/fd costs ten
- * times more), then one fstat each; the /proc files read each time stay
- * open, and are reopened in a forked child, whose /proc/self is another.
+ * times more), then one fstat each; a process with one thread and no
+ * children is told so by a system call each, without /proc; the /proc
+ * files read each time stay open, and are reopened in a forked child,
+ * whose /proc/self is another.
  */
+#define _GNU_SOURCE
 #include "internal.h"
 #include "leak_snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -258,6 +262,12 @@ static void snap_children(struct snapshot *s)
 	    !pthread_equal(cache.children_of, pthread_self()))
 		cache_close(&cache.children);
 	cache.children_of = pthread_self();
+	/* No child at all, of any thread and of any kind (__WALL), is the
+	 * common case, and one system call tells it. */
+	siginfo_t si = {0};
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 &&
+	    errno == ECHILD)
+		return;
 	int fd = cached_open(&cache.children, "/proc/thread-self/children", 0);
 	if (fd >= 0) {
 		char buf[4096];
@@ -270,7 +280,7 @@ static void snap_children(struct snapshot *s)
 			push_int(&s->children, &s->nchildren, &cap, (int)pid);
 		}
 	}
-	siginfo_t si = {0};
+	si = (siginfo_t){0};
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 	    si.si_pid > 0) {
 		bool known = false;
@@ -289,6 +299,22 @@ static void snap_env(struct snapshot *s)
 	s->nenv = 0;
 	for (char **e = environ; e && *e; e++, s->nenv++)
 		deft_buf_add(&s->env, *e, strlen(*e) + 1);
+}
+
+/* Whether the calling thread is the process's only one, which then is
+ * all its thread list.  unshare(CLONE_THREAD) changes nothing, and fails
+ * while other threads exist: a system call instead of opening and listing
+ * /proc/self/task.  Where a seccomp filter refuses it, the listing tells. */
+static bool single_thread(struct snapshot *s)
+{
+	if (unshare(CLONE_THREAD) != 0)
+		return false;
+	s->ntids = 1;
+	s->tids = reallocarray(NULL, 1, sizeof(int));
+	if (s->tids == NULL)
+		abort();
+	s->tids[0] = (int)syscall(SYS_gettid);
+	return true;
 }
 
 /* The threads of hint, if the process has as many threads as hint and
@@ -317,7 +343,7 @@ void deft_snapshot_take(struct snapshot *s, const struct snapshot *hint)
 {
 	struct status st = read_status();
 	snap_fds(s, st.fdsize);
-	if (!same_threads(s, hint, st.threads))
+	if (!single_thread(s) && !same_threads(s, hint, st.threads))
 		s->ntids = list_numbers(cached_open(&cache.task_dir,
 		                                    "/proc/self/task",
 		                                    O_DIRECTORY), &s->tids);

@@ -70,6 +70,8 @@ static const struct golden cases[] = {
 	{"cxx", "cxx", {"-v"}},
 	{"leaks", "leaks", {"-v"}},
 	{"leaks_in_process", "leaks", {"-v", "-isolation=none"}},
+	{"leaks_unshare_refused", "leaks", {"-v"}},
+	{"leaks_unshare_refused_in_process", "leaks", {"-v", "-isolation=none"}},
 	{"leaks_warn", "leaks", {"-leaks=warn", "-run", "fd_file|^env"}},
 	{"leaks_warn_verbose", "leaks", {"-v", "-leaks", "warn", "-run",
 	                                 "fd_file"}},
@@ -134,22 +136,27 @@ static const struct golden cases[] = {
 	  "close_stdout_stderr|fine_last)$"}},
 };
 
-/* NAME=VALUE added to the environment of a case, by its name. */
-static const struct {
+/* What some cases need besides a program and arguments, by name: env,
+ * NAME=VALUE added to the environment; via, a program of progs/ that is
+ * given the case's program's path and arguments, and runs it. */
+static const struct extra {
 	const char *name;
 	const char *env;
-} case_env[] = {
-	{"timeout_scale_env", "DEFT_TIMEOUT_SCALE=2"},
-	{"timeout_scale_flag_first", "DEFT_TIMEOUT_SCALE=2"},
-	{"usage_bad_timeout_scale_env", "DEFT_TIMEOUT_SCALE=3x"},
+	const char *via;
+} extras[] = {
+	{"timeout_scale_env", "DEFT_TIMEOUT_SCALE=2", NULL},
+	{"timeout_scale_flag_first", "DEFT_TIMEOUT_SCALE=2", NULL},
+	{"usage_bad_timeout_scale_env", "DEFT_TIMEOUT_SCALE=3x", NULL},
+	{"leaks_unshare_refused", NULL, "no_unshare"},
+	{"leaks_unshare_refused_in_process", NULL, "no_unshare"},
 };
 
-static const char *env_of(const struct golden *g)
+static struct extra extra_of(const struct golden *g)
 {
-	for (size_t i = 0; i < sizeof(case_env) / sizeof(*case_env); i++)
-		if (strcmp(case_env[i].name, g->name) == 0)
-			return case_env[i].env;
-	return NULL;
+	for (size_t i = 0; i < sizeof(extras) / sizeof(*extras); i++)
+		if (strcmp(extras[i].name, g->name) == 0)
+			return extras[i];
+	return (struct extra){g->name, NULL, NULL};
 }
 
 static char *self_dir(void)
@@ -242,11 +249,17 @@ static void normalise_volatile(char *s)
 /* Runs the case's program; returns what the golden file should hold. */
 static char *run_case(T *t, const struct golden *g)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/progs/%s", self_dir(), g->prog);
-	char *argv[10] = {(char *)g->prog};
+	const char *dir = self_dir(), *via = extra_of(g).via;
+	T_ASSERT_NOT_NULL(t, dir);
+	char path[PATH_MAX + 64], prog[PATH_MAX + 64];
+	snprintf(prog, sizeof(prog), "%s/progs/%s", dir, g->prog);
+	snprintf(path, sizeof(path), "%s/progs/%s", dir, via ? via : g->prog);
+	char *argv[11] = {(char *)(via ? via : g->prog)};
+	int argc = 1;
+	if (via)
+		argv[argc++] = prog;
 	for (int i = 0; g->args[i]; i++)
-		argv[i + 1] = (char *)g->args[i];
+		argv[argc++] = (char *)g->args[i];
 
 	int out[2], err[2];
 	T_ASSERT_EQ(t, pipe2(out, O_CLOEXEC), 0);
@@ -267,7 +280,7 @@ static char *run_case(T *t, const struct golden *g)
 	for (size_t i = 0; i < n_env; i++)
 		if (strncmp(environ[i], "DEFT_TIMEOUT_SCALE=", 19) != 0)
 			envp[k++] = environ[i];
-	envp[k] = (char *)env_of(g);
+	envp[k] = (char *)extra_of(g).env;
 	pid_t pid;
 	int rc = posix_spawn(&pid, path, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
@@ -287,8 +300,9 @@ static char *run_case(T *t, const struct golden *g)
 	char *result;
 	size_t rlen;
 	FILE *r = open_memstream(&result, &rlen);
-	const char *env = env_of(g);
-	fprintf(r, "$ %s%s%s", env ? env : "", env ? " " : "", g->prog);
+	const char *env = extra_of(g).env;
+	fprintf(r, "$ %s%s%s%s%s", env ? env : "", env ? " " : "",
+	        via ? via : "", via ? " " : "", g->prog);
 	for (int i = 0; g->args[i]; i++)
 		fprintf(r, " %s", g->args[i]);
 	if (WIFEXITED(status))

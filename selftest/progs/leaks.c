@@ -225,12 +225,14 @@ TEST(harness_own_fd)
 	deft_leak_ignore_own_fd(fd);
 }
 
-/* A test that closes every descriptor it did not open (the harness's
- * /proc files among them) and leaks files under their numbers: the files
- * are reported, and the harness reopens its own. */
+/* A test that closes a descriptor it did not open (the harness's first
+ * /proc file; how many it keeps open depends on what the process did)
+ * and leaks a file under its number: the file is reported, and the
+ * harness reopens its own. */
 TEST(replaces_harness_fds)
 {
-	for (int fd = 3; fd < 64; fd++) {
+	bool replaced = false;
+	for (int fd = 3; fd < 64 && !replaced; fd++) {
 		char path[64], target[256];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
@@ -243,7 +245,9 @@ TEST(replaces_harness_fds)
 		T_ASSERT_GE(t, null, 0);
 		T_ASSERT_EQ(t, dup2(null, fd), fd);
 		close(null);
+		replaced = true;
 	}
+	T_ASSERT(t, replaced);
 }
 
 /* A leak and a failure: both are reported on the test. */
