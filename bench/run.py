@@ -35,9 +35,10 @@
                   and run here with Debian's golang-go: per sequential and
                   per parallel subtest, 10,000 parallel subtests in one
                   test, and cancellation latency in a group of 8; the
-                  floor under them, bench/wake_floor.c (waking a thread
-                  asleep in a futex, on any CPU and on one); and the run
-                  time of the subtest rounds with each report format
+                  cost of a thread wake-up, bench/wake_floor.c (waking a
+                  thread asleep in a futex, on any CPU and on one: the
+                  floor under cancellation, which wakes threads); and the
+                  run time of the subtest rounds with each report format
 Each figure is the best of several runs; run `ninja bench` on an idle
 machine.  Everything but the process-mode figures runs with -isolation
 none, the mode the figures were first taken in and the targets are for.
@@ -142,7 +143,7 @@ def subtests():
         ratio = f"{value / other[0]:.2f}x" if other and other[0] else ""
         print(f"  {what:42} {value:>9.0f} {unit} {theirs:>12} {ratio}")
     print("target: each subtest within 2x of Go's t.Run / t.Parallel")
-    # A parallel subtest is a few thread hand-offs; what one costs here
+    # A cancellation wakes threads; what one wake-up costs here
     for what, (value, unit, rest) in bench_lines(
             [os.path.join(BUILD, "wake_floor")]).items():
         print(f"  floor: {what:35} {value:>9.0f} {unit}")

@@ -3,9 +3,11 @@
  * two threads hand a token back and forth through futexes, each sleeping
  * in the kernel until the other wakes it, N times; once free to run on
  * any CPU (so each wake-up usually crosses to another CPU, which may be
- * idle and have to be woken itself), once both pinned to one CPU.  Each
- * parallel subtest needs a few such hand-offs (harness/parallel.c), so
- * this is the floor under bench/parallel_bench.c's figures.
+ * idle and have to be woken itself), once both pinned to one CPU.  A
+ * subtest run by hand-offs between threads would pay a few of these; deft
+ * switches fibers instead (harness/parallel.c), and a group's cancellation
+ * still wakes each member's thread, so this is the floor under
+ * bench/parallel_bench.c's cancellation figures.
  *
  * Prints "bench: <what> <ns> ns" lines, best of 5 rounds, for run.py.
  * Plain C, no deft.

@@ -80,13 +80,7 @@ static void hooks_start(struct hook_list *h)
 	for (size_t i = 0; i < h->n; i++) {
 		struct t_stop *copy = deft_xcalloc(1, sizeof(*copy));
 		*copy = *h->v[i];
-		pthread_t th;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		int rc = pthread_create(&th, &attr, hook_main, copy);
-		pthread_attr_destroy(&attr);
-		if (rc != 0) {
+		if (deft_thread_start(hook_main, copy) != 0) {
 			/* No thread to spare: run it here, late but once. */
 			free(copy);
 			h->v[i]->fn(h->v[i]->arg);
@@ -443,16 +437,11 @@ static void start_canceller(void)
 	deft_leak_ignore_own_fd(wake_pipe[1]);
 	if (early_signo)
 		deft_ctx_interrupt(early_signo);
-	pthread_t th;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, canceller_main, NULL) != 0) {
+	if (deft_thread_start(canceller_main, NULL) != 0) {
 		close(wake_pipe[0]);
 		close(wake_pipe[1]);
 		wake_pipe[0] = wake_pipe[1] = -1;
 	}
-	pthread_attr_destroy(&attr);
 }
 
 void deft_ctx_install_signals(void)

@@ -20,6 +20,8 @@
 
 #include "buf.h"
 
+#define DEFT_NOINLINE __attribute__((noinline))
+
 /* ---- arena.c: bump allocation freed all at once ---- */
 
 struct deft_arena {
@@ -98,7 +100,9 @@ struct T {
 	bool retried;               /* top-level: failed, and runs again */
 	struct deft_leak *leak;     /* leak.c: the snapshot, depth 0 only */
 	/* parallel.c */
-	int handoff;                /* futex: running, paused or done */
+	struct deft_runner *runner; /* the fiber a subtest runs on */
+	bool fiber_paused;          /* its fiber waits for a carrier */
+	bool on_carrier;            /* resumed by a carrier thread */
 	bool holds_slot;            /* counts against -parallel */
 	bool reacquire;             /* takes a slot again when done */
 	int granted;                /* futex: 1 once given a slot */
@@ -146,8 +150,10 @@ void deft_arm_run_timeout(long ms);
 T *deft_test_new(T *parent, const char *name);
 void deft_test_free(T *t);
 
-/* The innermost test running on the calling thread, or NULL. */
+/* The innermost test running on the calling thread, or NULL; set where
+ * a thread starts running another test's body (runner.c, parallel.c). */
 T *deft_current(void);
+void deft_set_current(T *t);
 
 /* Calls fn(t, arg) so that t_fatal and t_skip on t come back here. */
 void deft_call_stoppable(T *t, t_fn *fn, void *arg);
@@ -157,7 +163,10 @@ DEFT_NORETURN void deft_stop(T *t);
 
 /* ---- parallel.c ---- */
 
-/* Runs t on a thread of its own and waits until it is done (true) or has
+/* Starts fn(arg) on a detached thread.
+ * RETURNS: 0, or pthread_create's error. */
+int deft_thread_start(void *(*fn)(void *), void *arg);
+/* Runs t on a fiber of its own and returns when it is done (true) or has
  * paused in t_parallel (false; its parent's family owns it then). */
 bool deft_test_spawn(T *t, t_fn *fn, void *arg);
 /* Starts t (a group member) on a thread of its own, without waiting. */

@@ -1,38 +1,35 @@
 /*
- * parallel.c - where test bodies run: t_parallel, -parallel, and the
- * threads that give every test body a stack of its own.
+ * parallel.c - where test bodies run: t_parallel, -parallel, groups.
  *
  * Go's t.Parallel pauses a subtest in the middle of its body and lets
  * t.Run return in the parent, so a body needs a stack that outlives the
- * call that started it.  Two ways exist in C: ucontext fibers, or threads.
- * deft runs every subtest body on a thread from a pool of parked workers:
+ * call that started it.  deft gives every subtest a fiber (fiber.c): a
+ * stack of its own, switched to in user space.  t_run switches to the
+ * subtest's fiber on the calling thread and gets control back when the
+ * subtest ends or pauses; a paused subtest that is given a slot is queued
+ * for a carrier thread, which switches to it and runs it to its end.
+ * A carrier that ends a test takes the next one queued, so a family of
+ * parallel subtests drains without a kernel wake-up per test.
  *
- *   - fibers switch in ~50 ns, but a paused fiber that resumes on another
- *     thread confuses thread-local state (errno, deft's current test, the
- *     user's own), and ASan and TSan need fiber annotations on every
- *     switch; a test that blocks in poll() would also block its carrier;
- *   - a pooled thread costs two hand-offs per test.  Both sides spin for a
- *     few microseconds before they sleep on a futex, so a short test hands
- *     over in under a microsecond and a long one costs nothing while it
- *     waits; sanitizers understand threads as they are.
+ * Threads alone (an earlier design) cost two or three kernel wake-ups per
+ * parallel subtest, each 2-10 us on a VM; measured with bench/ on a 2-CPU
+ * VM next to Go's testing package in the same run, fibers made a parallel
+ * subtest 2.6-4.7 us instead of 25-30 us (Go 6-7 us), and a sequential one
+ * 0.7 us instead of 1-3 us (Go 5-6 us).  The price: a subtest's body
+ * before t_parallel runs on its parent's thread and the rest on a carrier,
+ * so thread-local state (pthread_self, errno, the user's own) does not
+ * carry across the call; deft's own current test is reset at each switch
+ * (runner.c keeps it behind functions never inlined, so no compiler keeps
+ * its address across a switch).  The sanitizers are told of each switch.
  *
- * Measured with bench/ on a 2-CPU VM shared with other work, next to Go
- * 1.19's testing package in the same run: a sequential subtest costs
- * 0.8 us with a CPU free for the spinning worker and ~7 us without, Go
- * 4-5 us; a parallel one 22-36 us, Go 5-9 us, since each pause and
- * resume is a kernel wake-up where Go switches goroutines in user space.
- * Waiters spin briefly, then yield, then sleep: pure spinning made a
- * sequential subtest cost 60 us when the other CPU was busy.  Fibers
- * would close that gap at the price above; they can be added behind
- * this file's interface (deft_test_spawn, t_parallel) if it matters.
+ * Group members (t_go) start at once, each on a thread of a pool of
+ * parked workers: they are meant to block, and run concurrently from the
+ * start.  A member's own subtests run on fibers on its thread.
  *
- * The hand-off words (struct T's handoff and granted, a worker's go) are
- * futex words with three states: 0 while nothing has
- * happened, WORD_SLEEPING when the waiter sleeps in the kernel, and the
- * value set.  The setter only makes a system call when the waiter sleeps.
- * A worker's go has a fourth, WORD_NUDGED: a test that pauses wakes the
- * idle worker its parent's next t_run will take, so that the post finds
- * it spinning rather than asleep (about a third off a parallel subtest).
+ * Hand-off words (struct T's granted, a worker's or carrier's go) are
+ * futex words with three states: 0 while nothing has happened,
+ * WORD_SLEEPING when the waiter sleeps in the kernel, and the value set.
+ * The setter only makes a system call when the waiter sleeps.
  *
  * Scheduling follows Go's testing.go exactly: a test that calls t_parallel
  * reports PAUSE, lets its t_run return, waits until its parent's body has
@@ -51,6 +48,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "fiber.h"
 #include "../reporters/report.h"
 
 #include <limits.h>
@@ -62,8 +60,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum { WORD_SLEEPING = -1, WORD_NUDGED = -2 };
-enum { HANDOFF_RUNNING = 0, HANDOFF_PAUSED = 1, HANDOFF_DONE = 2 };
+enum { WORD_SLEEPING = -1 };
 enum { SPINS = 400 };
 
 static void cpu_relax(void)
@@ -117,35 +114,6 @@ static int word_wait(int *w)
 	return word_wait_spin(w, SPINS);
 }
 
-/* Wakes the waiter of *w if it sleeps, to spin for its value instead: a
- * nudge, given ahead of a hand-off that will come soon, hides the
- * wake-up's latency (tens of microseconds on a VM whose idle CPUs halt)
- * behind the work before it. */
-static void word_nudge(int *w)
-{
-	int sleeping = WORD_SLEEPING;
-	if (__atomic_compare_exchange_n(w, &sleeping, WORD_NUDGED, false,
-	                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
-/* word_wait_spin for a word that may be nudged: a nudge makes the wait
- * spin again, and the value set after it is returned. */
-static int word_wait_nudged(int *w, int spins)
-{
-	for (;;) {
-		int got = word_wait_spin(w, spins);
-		if (got != WORD_NUDGED)
-			return got;
-		int nudged = WORD_NUDGED;
-		if (!__atomic_compare_exchange_n(w, &nudged, 0, false,
-		                                 __ATOMIC_ACQUIRE,
-		                                 __ATOMIC_ACQUIRE))
-			return nudged;  /* set since the nudge */
-		spins = SPINS;
-	}
-}
-
 /* Sets *w to v and wakes its waiters (all when many may wait).
  * RETURNS: whether a waiter was asleep. */
 static bool word_set(int *w, int v, bool many)
@@ -157,7 +125,20 @@ static bool word_set(int *w, int v, bool many)
 	return true;
 }
 
-/* ---- the pool of workers ---- */
+/* Starts fn(arg) on a detached thread.
+ * RETURNS: 0, or pthread_create's error. */
+int deft_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&th, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+/* ---- the pool of workers, for group members ---- */
 
 struct worker {
 	T *t;
@@ -169,42 +150,26 @@ struct worker {
 
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *idle_workers;
-static int spinning;            /* idle workers in their spinning phase */
 
 static void *worker_main(void *p)
 {
 	struct worker *w = p;
 	pthread_setname_np(pthread_self(), "deft-worker");
 	for (;;) {
-		/* One idle worker spins, for the next sequential subtest;
-		 * the others of a crowd of parallel ones sleep at once. */
-		if (__atomic_fetch_add(&spinning, 1, __ATOMIC_RELAXED) == 0) {
-			int got = word_spin(&w->go, SPINS);
-			__atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
-			if (got == 0)
-				word_wait_nudged(&w->go, 0);
-		} else {
-			__atomic_sub_fetch(&spinning, 1, __ATOMIC_RELAXED);
-			word_wait_nudged(&w->go, 0);
-		}
+		word_wait_spin(&w->go, 0);
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
-		T *t = w->t;
-		bool sequential = deft_test_run(t, w->fn, w->arg);
-		/* Idle before telling t_run: its next subtest finds this
-		 * worker awake, not one asleep. */
+		/* A member is its family's once it ends. */
+		deft_test_run(w->t, w->fn, w->arg);
 		pthread_mutex_lock(&idle_lock);
 		w->next = idle_workers;
 		idle_workers = w;
 		pthread_mutex_unlock(&idle_lock);
-		if (sequential)
-			deft_test_done(t);
 	}
 	return NULL;
 }
 
-/* Runs deft_test_run(t, fn, arg) on an idle worker, or a new one.
- * RETURNS: whether the worker was awake (spinning) when posted to. */
-static bool post(T *t, t_fn *fn, void *arg)
+/* Runs deft_test_run(t, fn, arg) on an idle worker, or a new one. */
+static void post(T *t, t_fn *fn, void *arg)
 {
 	pthread_mutex_lock(&idle_lock);
 	struct worker *w = idle_workers;
@@ -213,12 +178,7 @@ static bool post(T *t, t_fn *fn, void *arg)
 	pthread_mutex_unlock(&idle_lock);
 	if (w == NULL) {
 		w = deft_xcalloc(1, sizeof(*w));
-		pthread_t th;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		int rc = pthread_create(&th, &attr, worker_main, w);
-		pthread_attr_destroy(&attr);
+		int rc = deft_thread_start(worker_main, w);
 		if (rc != 0) {
 			fprintf(stderr, "deft: cannot start a thread for test "
 			        "%s: %s\n", t->name, strerror(rc));
@@ -228,20 +188,160 @@ static bool post(T *t, t_fn *fn, void *arg)
 	w->t = t;
 	w->fn = fn;
 	w->arg = arg;
-	return !word_set(&w->go, 1, false);
+	word_set(&w->go, 1, false);
 }
 
-/* Nudges the idle worker the next post will take: a test that pauses
- * does, since its parent's next t_run would otherwise wake that worker
- * from sleep.  Workers are never freed: one taken meanwhile is left as
- * it is (word_nudge only wakes a sleeper), or woken to no harm. */
-static void nudge_idle_worker(void)
+/* ---- fibers for subtests, and the carriers that resume them ----
+ *
+ * A sleeping carrier is woken, or a new one started, only when the queue
+ * holds more tests than there are carriers between tests, which will
+ * look at it before they sleep.  A carrier blocked inside a test (a
+ * parent waiting for its children, a body in poll) is not one of them. */
+
+struct deft_runner {
+	struct deft_ctx ctx;
+	struct deft_ctx *back;  /* where the test returns to or pauses to */
+	T *t;
+	t_fn *fn;
+	void *arg;
+	bool ended;
+	struct deft_runner *next_free;
+};
+
+static pthread_mutex_t runner_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct deft_runner *free_runners;
+
+static void runner_main(void *p)
 {
-	pthread_mutex_lock(&idle_lock);
-	struct worker *w = idle_workers;
-	pthread_mutex_unlock(&idle_lock);
-	if (w)
-		word_nudge(&w->go);
+	struct deft_runner *r = p;
+	for (;;) {
+		/* t is its family's once it ends, if it paused: not used
+		 * after this returns. */
+		deft_test_run(r->t, r->fn, r->arg);
+		r->ended = true;
+		deft_ctx_switch(&r->ctx, r->back);
+	}
+}
+
+static struct deft_runner *runner_get(void)
+{
+	pthread_mutex_lock(&runner_lock);
+	struct deft_runner *r = free_runners;
+	if (r)
+		free_runners = r->next_free;
+	pthread_mutex_unlock(&runner_lock);
+	if (r == NULL) {
+		r = deft_xcalloc(1, sizeof(*r));
+		deft_ctx_fiber(&r->ctx, runner_main, r);
+	}
+	return r;
+}
+
+static void runner_put(struct deft_runner *r)
+{
+	pthread_mutex_lock(&runner_lock);
+	r->next_free = free_runners;
+	free_runners = r;
+	pthread_mutex_unlock(&runner_lock);
+}
+
+/* The calling thread, asked anew: pthread_self is declared const, so a
+ * compiler may reuse its value across a switch that moved the caller. */
+static DEFT_NOINLINE pthread_t self_thread(void)
+{
+	pthread_t self = pthread_self();
+	__asm__ __volatile__("" : "+r"(self));
+	return self;
+}
+
+struct carrier {
+	int go;                 /* word: 1 when woken to look */
+	struct carrier *next;   /* in the idle stack */
+};
+
+static pthread_mutex_t carrier_lock = PTHREAD_MUTEX_INITIALIZER;
+static T *runq_head, **runq_tail = &runq_head;
+static long runq_len;
+static long looking;            /* carriers that will look at the queue */
+static struct carrier *idle_carriers;
+
+static void *carrier_main(void *p)
+{
+	struct carrier *c = p;
+	pthread_setname_np(pthread_self(), "deft-worker");
+	struct deft_ctx home;
+	deft_ctx_here(&home);
+	pthread_mutex_lock(&carrier_lock);
+	for (;;) {
+		T *t = runq_head;
+		if (t == NULL) {
+			looking--;
+			c->go = 0;
+			c->next = idle_carriers;
+			idle_carriers = c;
+			pthread_mutex_unlock(&carrier_lock);
+			word_wait_spin(&c->go, 0);  /* the waker counts it */
+			pthread_mutex_lock(&carrier_lock);
+			continue;
+		}
+		runq_head = t->next_ready;
+		if (runq_head == NULL)
+			runq_tail = &runq_head;
+		runq_len--;
+		looking--;
+		pthread_mutex_unlock(&carrier_lock);
+		struct deft_runner *r = t->runner;
+		r->back = &home;
+		t->on_carrier = true;
+		__atomic_store_n(&t->fiber_paused, false, __ATOMIC_RELAXED);
+		deft_ctx_switch(&home, &r->ctx);
+		/* Only the end of a test comes back here; deft_test_retire
+		 * counted this carrier as looking. */
+		deft_set_current(NULL);
+		runner_put(r);
+		pthread_mutex_lock(&carrier_lock);
+	}
+	return NULL;
+}
+
+/* Queues paused test t, granted a slot, for a carrier. */
+static void carrier_push(T *t)
+{
+	pthread_mutex_lock(&carrier_lock);
+	t->next_ready = NULL;
+	*runq_tail = t;
+	runq_tail = &t->next_ready;
+	runq_len++;
+	struct carrier *wake = NULL;
+	bool start = false;
+	if (runq_len > looking) {
+		looking++;
+		wake = idle_carriers;
+		if (wake)
+			idle_carriers = wake->next;
+		else
+			start = true;
+	}
+	pthread_mutex_unlock(&carrier_lock);
+	if (wake)
+		word_set(&wake->go, 1, false);
+	if (start) {
+		int rc = deft_thread_start(carrier_main,
+		                           deft_xcalloc(1, sizeof(struct carrier)));
+		if (rc != 0) {
+			fprintf(stderr, "deft: cannot start a thread to run "
+			        "test %s: %s\n", t->name, strerror(rc));
+			abort();
+		}
+	}
+}
+
+/* The carrier running t, which is ending, will look at the queue next. */
+static void carrier_will_look(void)
+{
+	pthread_mutex_lock(&carrier_lock);
+	looking++;
+	pthread_mutex_unlock(&carrier_lock);
 }
 
 /* ---- -parallel slots ----
@@ -273,7 +373,10 @@ static void slots_grant_locked(void)
 		if (ready_head == NULL)
 			ready_tail = &ready_head;
 		slots_used++;
-		word_set(&t->granted, 1, false);
+		if (t->fiber_paused)
+			carrier_push(t);
+		else
+			word_set(&t->granted, 1, false);
 	}
 }
 
@@ -377,13 +480,10 @@ void deft_family_finish(T *t)
 	family_wait(&t->family);
 }
 
-void deft_test_done(T *t)
-{
-	word_set(&t->handoff, HANDOFF_DONE, false);
-}
-
 bool deft_test_retire(T *t)
 {
+	if (t->on_carrier)
+		carrier_will_look();
 	if (t->holds_slot)
 		slot_release();
 	if (t->reacquire)
@@ -402,12 +502,23 @@ bool deft_test_retire(T *t)
 
 bool deft_test_spawn(T *t, t_fn *fn, void *arg)
 {
-	t->handoff = HANDOFF_RUNNING;
-	/* Spin only for a worker that was awake: waking one that slept
-	 * takes longer than spinning is worth. */
-	bool awake = post(t, fn, arg);
-	return word_wait_spin(&t->handoff, awake ? SPINS : 0) ==
-	       HANDOFF_DONE;
+	T *parent = deft_current();
+	struct deft_runner *r = runner_get();
+	struct deft_ctx here;
+	deft_ctx_here(&here);
+	r->back = &here;
+	r->t = t;
+	r->fn = fn;
+	r->arg = arg;
+	r->ended = false;
+	t->runner = r;
+	deft_ctx_switch(&here, &r->ctx);
+	deft_set_current(parent);
+	if (!r->ended)
+		return false;   /* paused: a carrier resumes it */
+	t->runner = NULL;
+	runner_put(r);
+	return true;
 }
 
 void deft_test_start_member(T *t, t_fn *fn, void *arg)
@@ -453,12 +564,7 @@ static void hand_over_run(T *t)
 {
 	run_inline = NULL;
 	handed_over = true;
-	pthread_t th;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&th, &attr, resume_main, NULL);
-	pthread_attr_destroy(&attr);
+	int rc = deft_thread_start(resume_main, NULL);
 	if (rc != 0) {
 		fprintf(stderr, "deft: cannot start a thread to carry on "
 		        "after %s paused: %s\n", t->name, strerror(rc));
@@ -482,6 +588,7 @@ void deft_top_level_wait(void)
 	slot_release();
 	family_wait(&root_family);
 	T waiter;               /* only its queue fields are used */
+	waiter.fiber_paused = false;
 	slot_acquire(&waiter);
 }
 
@@ -528,12 +635,19 @@ void t_parallel(T *t)
 	}
 	family_add(family_of(t->parent), t);
 	deft_report_pause(t->id);
-	if (t == run_inline)
+	struct deft_runner *r = t->runner;
+	if (r) {
+		/* Back to the parent's t_run; family_release queues t, and
+		 * a carrier thread switches back here. */
+		__atomic_store_n(&t->fiber_paused, true, __ATOMIC_RELAXED);
+		deft_ctx_switch(&r->ctx, r->back);
+		t->thread = self_thread();
+		deft_set_current(t);
+	} else {
+		/* A top-level test, run in line by the run's loop. */
 		hand_over_run(t);
-	else
-		word_set(&t->handoff, HANDOFF_PAUSED, false);
-	nudge_idle_worker();
-	word_wait_spin(&t->granted, 0);   /* family_release queued t */
+		word_wait_spin(&t->granted, 0); /* family_release queued t */
+	}
 	t->holds_slot = true;
 	deft_report_cont(t->id);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
@@ -544,7 +658,13 @@ void deft_parallel_after_fork(void)
 	/* The workers' threads did not cross the fork: forget them. */
 	pthread_mutex_init(&idle_lock, NULL);
 	idle_workers = NULL;
-	spinning = 0;
+	pthread_mutex_init(&runner_lock, NULL);
+	pthread_mutex_init(&carrier_lock, NULL);
+	runq_head = NULL;
+	runq_tail = &runq_head;
+	runq_len = 0;
+	looking = 0;
+	idle_carriers = NULL;
 	pthread_mutex_init(&slot_lock, NULL);
 	slots_used = 1;
 	ready_head = NULL;

@@ -17,13 +17,24 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+/* A test body that pauses (t_parallel) goes on on another thread, so no
+ * function may keep the address of this thread-local across a call that
+ * may pause: only these two, which are never inlined, touch it. */
 static _Thread_local T *current;
 static unsigned last_id;
 unsigned deft_failures;
 
-T *deft_current(void)
+DEFT_NOINLINE T *deft_current(void)
 {
-	return current;
+	T *t = current;
+	__asm__ __volatile__("" : "+r"(t));
+	return t;
+}
+
+DEFT_NOINLINE void deft_set_current(T *t)
+{
+	__asm__ __volatile__("" : "+r"(t));
+	current = t;
 }
 
 T *deft_test_new(T *parent, const char *name)
@@ -94,11 +105,11 @@ static bool will_retry(const T *t)
 
 bool deft_test_run(T *t, t_fn *fn, void *arg)
 {
-	T *outer = current;
+	T *outer = deft_current();
 	deft_test_report_start(t);
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	t->thread = pthread_self();
-	current = t;
+	deft_set_current(t);
 	if (t->depth == 0)
 		deft_leak_before(t);
 	deft_call_stoppable(t, fn, arg);
@@ -111,7 +122,8 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 		             "while the test ran");
 	if (t->depth == 0)
 		deft_leak_after(t);
-	current = outer;
+	/* A test resumed by a carrier thread is not its parent's now. */
+	deft_set_current(t->on_carrier ? NULL : outer);
 	enum deft_result res = result_of(t);
 	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 
@@ -196,7 +208,7 @@ static bool is_ancestor(const T *a, const T *t)
 void deft_stop(T *t)
 {
 	deft_death_child_stop();
-	T *cur = current;
+	T *cur = deft_current();
 	if (cur && !is_ancestor(t, cur)) {
 		/* A test body stopping some other test: end the caller's
 		 * own test rather than the harness thread it runs on. */

@@ -233,6 +233,11 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg);
  * resumes after the sequential top-level tests have run.  Calling it
  * twice, after t_setenv/t_chdir, from a cleanup, in a group member or
  * from a thread that does not run the test fails the test and stops it.
+ *
+ * A subtest runs on a fiber of its own: the part of its body before
+ * t_parallel runs on its parent's thread, and the rest, with its
+ * cleanups, on another thread; thread-local state (errno, pthread_self)
+ * does not carry across the call.
  */
 void t_parallel(T *t);
 

@@ -164,6 +164,44 @@ TEST(a_thousand_parallel_subtests)
 		T_ASSERT(t, t_run(t, "p", pauses, ran));
 }
 
+/* Subtests run on fibers: each needs a stack as large as a thread's. */
+static void uses_two_megabytes_of_stack(T *t, void *arg)
+{
+	if (arg)
+		t_parallel(t);
+	volatile char big[2 << 20];
+	for (size_t i = 0; i < sizeof(big); i += 4096)
+		big[i] = (char)i;
+	T_EXPECT_EQ(t, big[4096], (char)4096);
+}
+
+static void same_thread(T *t, void *arg)
+{
+	T_EXPECT(t, pthread_equal(*(pthread_t *)arg, pthread_self()));
+}
+
+/* Cleanups run on the thread that ran the body after t_parallel. */
+static void cleanup_on_its_thread(T *t, void *arg)
+{
+	(void)arg;
+	t_parallel(t);
+	pthread_t *self = malloc(sizeof(*self));
+	T_ASSERT_NOT_NULL(t, self);
+	t_defer(t, free, self);
+	*self = pthread_self();
+	t_cleanup(t, same_thread, self);
+	t_run(t, "sequential", same_thread, self);
+}
+
+TEST(subtests_have_full_stacks_and_keep_their_thread)
+{
+	for (int i = 0; i < 4; i++) {
+		t_run(t, "sequential", uses_two_megabytes_of_stack, NULL);
+		t_run(t, "parallel", uses_two_megabytes_of_stack, t);
+		t_run(t, "cleanup", cleanup_on_its_thread, NULL);
+	}
+}
+
 TEST(top_level_parallel_test)
 {
 	t_parallel(t);
