@@ -281,13 +281,17 @@ static struct interrupted interrupted_at(const void *ucontext)
 
 /* Whether a SIGSEGV is a stack overflow: the faulting address is just
  * below the stack pointer (a call or a push into the guard page, or a
- * large frame's probe), where a wild pointer is unlikely to land. */
+ * large frame's probe), where a wild pointer is unlikely to land.  Below
+ * the main thread's stack nothing is mapped; below a thread's or a
+ * fiber's is a guard page mapped with no access. */
 static bool is_stack_overflow(int sig, const siginfo_t *si,
                               const void *ucontext)
 {
 	uintptr_t sp = interrupted_at(ucontext).sp;
 	uintptr_t addr = (uintptr_t)si->si_addr;
-	return sig == SIGSEGV && si->si_code == SEGV_MAPERR && sp &&
+	return sig == SIGSEGV &&
+	       (si->si_code == SEGV_MAPERR || si->si_code == SEGV_ACCERR) &&
+	       sp &&
 	       addr < sp + 4096 && sp - addr < ((uintptr_t)64 << 10);
 }
 
@@ -408,9 +412,18 @@ static void on_exit_call(void)
 	send_parts(DEFT_MSG_EXIT, &e, sizeof(e), text.p, text.len, NULL, 0);
 }
 
+enum { ALTSTACK_SIZE = 64 * 1024 };
+
+void deft_thread_altstack(void)
+{
+	stack_t ss = {.ss_sp = deft_xcalloc(1, ALTSTACK_SIZE),
+	              .ss_size = ALTSTACK_SIZE};
+	sigaltstack(&ss, NULL);
+}
+
 static void install_handlers(void)
 {
-	static char altstack[64 * 1024];
+	static char altstack[ALTSTACK_SIZE];
 	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
 	sigaltstack(&ss, NULL);
 	struct sigaction sa = {.sa_sigaction = on_fatal_signal,

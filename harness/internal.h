@@ -245,6 +245,9 @@ void deft_child_wait_turn(T *t);
 void deft_child_forget_channel(void);
 /* Gives each of the n signals its default action, and blocks none. */
 void deft_signals_default(const int *sigs, size_t n);
+/* Gives the calling thread (one that runs test bodies) an alternate
+ * signal stack, so that a stack overflow on it is reported as one. */
+void deft_thread_altstack(void);
 
 /* ---- death.c ---- */
 

@@ -155,6 +155,7 @@ static void *worker_main(void *p)
 {
 	struct worker *w = p;
 	pthread_setname_np(pthread_self(), "deft-worker");
+	deft_thread_altstack();
 	for (;;) {
 		word_wait_spin(&w->go, 0);
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
@@ -269,6 +270,7 @@ static void *carrier_main(void *p)
 {
 	struct carrier *c = p;
 	pthread_setname_np(pthread_self(), "deft-worker");
+	deft_thread_altstack();
 	struct deft_ctx home;
 	deft_ctx_here(&home);
 	pthread_mutex_lock(&carrier_lock);

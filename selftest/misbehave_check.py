@@ -91,6 +91,11 @@ def expectations(variant):
                                    FRAME.format("failed_assert")]),
         ("stack_overflow", "fail", overflow),
         ("fine_after_stack_overflow", "pass", []),
+        ("stack_overflow_in_subtest", "fail", []),
+        ("stack_overflow_in_subtest/sequential", "fail", overflow),
+        ("stack_overflow_in_parallel_subtest", "fail", []),
+        ("stack_overflow_in_parallel_subtest/parallel", "fail", overflow),
+        ("fine_after_subtest_overflows", "pass", []),
         ("exit_zero", "fail",
          [r"LeakSanitizer(.*\n)*.*deft: test called exit\(1\)" if asan
           else r"deft: test called exit\(0\)\n",
@@ -221,7 +226,8 @@ def check_junit(totals, name, xml, events):
     want = {"segv", "sigbus", "sigfpe", "sigill", "abort_call",
             "failed_assert", "stack_overflow", "exit_zero", "underscore_exit",
             "killed", "close_all_fds", "subtest_crash/inner/deeper",
-            "cleanup_crash"}
+            "cleanup_crash", "stack_overflow_in_subtest/sequential",
+            "stack_overflow_in_parallel_subtest/parallel"}
     totals.check(f"{name}: JUnit names the crashed tests as errors",
                  want <= errors, f"missing {sorted(want - errors)}")
 

@@ -92,6 +92,27 @@ TEST(stack_overflow)
 
 FINE(fine_after_stack_overflow)
 
+static void overflows(T *t, void *arg)
+{
+	if (arg)
+		t_parallel(t);
+	t_log(t, "%d", recurse(0));
+}
+
+/* A subtest's stack is a fiber's; a parallel one's runs on a carrier
+ * thread: each overflow is reported as one, on the subtest. */
+TEST(stack_overflow_in_subtest)
+{
+	t_run(t, "sequential", overflows, NULL);
+}
+
+TEST(stack_overflow_in_parallel_subtest)
+{
+	t_run(t, "parallel", overflows, t);
+}
+
+FINE(fine_after_subtest_overflows)
+
 static void never_runs(T *t, void *arg)
 {
 	t_log(t, "%s", (const char *)arg);
