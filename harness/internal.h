@@ -125,8 +125,8 @@ struct T {
 /* Reports that t starts, unless that was done already. */
 void deft_test_report_start(T *t);
 /* Runs fn(t, arg) as the test t, then its cleanups, and reports it.
- * RETURNS: true when t ran sequentially: whoever waits for it must still
- * be told (deft_test_done); false when its family owns it (parallel). */
+ * RETURNS: true when t ran sequentially (its t_run frees it); false when
+ * its family owns it (parallel, or a group member). */
 bool deft_test_run(T *t, t_fn *fn, void *arg);
 
 /* A top-level test of def, to run with deft_call_def as its body. */
@@ -174,10 +174,8 @@ void deft_test_start_member(T *t, t_fn *fn, void *arg);
 /* Lets t's paused children run and waits for them and t's members. */
 void deft_family_finish(T *t);
 /* After t is reported: gives back its slot, tells its family.
- * RETURNS: true for a sequential test, for deft_test_done. */
+ * RETURNS: true for a sequential test (see deft_test_run). */
 bool deft_test_retire(T *t);
-/* Tells the t_run waiting for sequential test t that it is done. */
-void deft_test_done(T *t);
 /* Runs a top-level test on the calling thread (cli.c) and frees it;
  * sets *retried when it failed and must run again (-retries).
  * RETURNS: false when the test called t_parallel: a new thread has then
