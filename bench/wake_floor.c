@@ -5,7 +5,7 @@
  * any CPU (so each wake-up usually crosses to another CPU, which may be
  * idle and have to be woken itself), once both pinned to one CPU.  A
  * subtest run by hand-offs between threads would pay a few of these; deft
- * switches fibers instead (harness/parallel.c), and a group's cancellation
+ * switches fibers instead (harness/carrier.c), and a group's cancellation
  * still wakes each member's thread, so this is the floor under
  * bench/parallel_bench.c's cancellation figures.
  *

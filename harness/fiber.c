@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "fiber.h"
+#include "sanitizers.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -20,20 +21,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define DEFT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DEFT_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define DEFT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DEFT_TSAN 1
-#endif
-#endif
 
 #if defined(__x86_64__)
 /* The switch saves the registers the callee keeps (System V ABI), and the

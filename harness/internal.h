@@ -99,10 +99,11 @@ struct T {
 	unsigned retry;             /* top-level: 0, or which run again */
 	bool retried;               /* top-level: failed, and runs again */
 	struct deft_leak *leak;     /* leak.c: the snapshot, depth 0 only */
-	/* parallel.c */
+	/* carrier.c */
 	struct deft_runner *runner; /* the fiber a subtest runs on */
 	bool fiber_paused;          /* its fiber waits for a carrier */
 	bool on_carrier;            /* resumed by a carrier thread */
+	/* parallel.c */
 	bool holds_slot;            /* counts against -parallel */
 	bool reacquire;             /* takes a slot again when done */
 	int granted;                /* futex: 1 once given a slot */
@@ -151,7 +152,7 @@ T *deft_test_new(T *parent, const char *name);
 void deft_test_free(T *t);
 
 /* The innermost test running on the calling thread, or NULL; set where
- * a thread starts running another test's body (runner.c, parallel.c). */
+ * a thread starts running another test's body (runner.c, carrier.c). */
 T *deft_current(void);
 void deft_set_current(T *t);
 
@@ -161,7 +162,7 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg);
 /* Ends the current test body or cleanup of t (t_fatal, t_skip). */
 DEFT_NORETURN void deft_stop(T *t);
 
-/* ---- parallel.c ---- */
+/* ---- carrier.c: what test bodies run on ---- */
 
 /* Starts fn(arg) on a detached thread.
  * RETURNS: 0, or pthread_create's error. */
@@ -169,6 +170,21 @@ int deft_thread_start(void *(*fn)(void *), void *arg);
 /* Runs t on a fiber of its own and returns when it is done (true) or has
  * paused in t_parallel (false; its parent's family owns it then). */
 bool deft_test_spawn(T *t, t_fn *fn, void *arg);
+/* Runs deft_test_run(t, fn, arg) on an idle worker thread, or a new one. */
+void deft_worker_post(T *t, t_fn *fn, void *arg);
+/* Switches from t's fiber back to the t_run that started it; returns on
+ * the carrier thread that resumes t (deft_carrier_push). */
+void deft_fiber_pause(T *t);
+/* Queues paused test t, granted a slot, for a carrier thread. */
+void deft_carrier_push(T *t);
+/* The carrier running a test that is ending will look at the queue next
+ * (so no other carrier need be woken for what that test's end grants). */
+void deft_carrier_will_look(void);
+/* In a child process: forgets the threads, which did not cross fork. */
+void deft_carrier_after_fork(void);
+
+/* ---- parallel.c: when test bodies run ---- */
+
 /* Starts t (a group member) on a thread of its own, without waiting. */
 void deft_test_start_member(T *t, t_fn *fn, void *arg);
 /* Lets t's paused children run and waits for them and t's members. */

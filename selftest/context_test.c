@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../harness/internal.h"
+#include "../harness/sanitizers.h"
 
 static double since(const struct timespec *start)
 {
@@ -209,17 +210,10 @@ TEST(after_cancel_on_a_cancelled_context_runs_at_once)
 /* What the supervisor of isolated tests does in each child it forks: the
  * child gets its own canceller, so a signal in the child cancels the
  * child's contexts and not the parent's. */
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
 
 TEST(a_forked_child_cancels_its_own_contexts)
 {
-#ifdef UNDER_TSAN
+#ifdef DEFT_TSAN
 	t_skip(t, "ThreadSanitizer cannot start threads in a forked child");
 #endif
 	t_ctx *c = t_context(t);

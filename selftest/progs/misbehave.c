@@ -280,17 +280,11 @@ TEST(sleeps)
 	}
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
+#include "../../harness/sanitizers.h"
 
 static void overflows(T *t, void *arg)
 {
-#ifdef UNDER_TSAN
+#ifdef DEFT_TSAN
 	/* TSan's runtime can deadlock when a fiber's stack overflows in
 	 * its instrumentation: the process then hangs, not crashes. */
 	t_skip(t, "a stack overflow on a fiber may hang under TSan");
