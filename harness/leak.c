@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "../reporters/report.h"
 #include "leak_snapshot.h"
+#include "sanitizers.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -67,19 +68,26 @@ void deft_leak_ignore_own_fd(int fd)
 	deft_leak_forget_last();
 }
 
+#ifdef DEFT_TSAN
 static void *no_op(void *arg)
 {
 	return arg;
 }
+#endif
 
-/* Some runtimes start threads of their own with the first thread a
- * program creates (ThreadSanitizer's background thread): create one
- * before the first snapshot, so that theirs are in it. */
+/* ThreadSanitizer starts a background thread with the first thread a
+ * program creates: create one before the first snapshot, so that its
+ * thread is in it.  Only there: a process that ever had a second thread
+ * is multi-threaded to glibc for good, and its fork() then locks and
+ * resets the allocator, stdio and more around every fork, which costs
+ * each test process several page faults. */
 static void start_runtime_threads(void)
 {
+#ifdef DEFT_TSAN
 	pthread_t th;
 	if (pthread_create(&th, NULL, no_op, NULL) == 0)
 		pthread_join(th, NULL);
+#endif
 }
 
 /* The snapshot after the last top-level test, when it found nothing:

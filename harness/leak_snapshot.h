@@ -47,10 +47,11 @@ int deft_cmp_int(const void *a, const void *b);
 void deft_leak_forget_last(void);
 void deft_leak_forget_last_in_child(void);
 
-/* leak.c: starts and joins a first thread, once a process, before the
- * first snapshot (see start_runtime_threads).  The supervisor calls it
- * before it forks, so that test processes inherit it done: creating a
- * process's first thread was a third of a trivial test's cost in one. */
+/* leak.c: under ThreadSanitizer, starts and joins a first thread, once a
+ * process, before the first snapshot (see start_runtime_threads); a
+ * no-op elsewhere.  The supervisor calls it before it forks, so that test
+ * processes inherit it done: creating a process's first thread was a
+ * third of a trivial test's cost in one. */
 void deft_leak_start_runtime_threads(void);
 
 #endif
