@@ -320,7 +320,8 @@ static uint32_t frames_of(uint64_t *out, const void *ucontext)
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
                                     SIGABRT, SIGSYS, SIGTRAP};
 
-static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+/* Tells the supervisor of a fatal signal on the test's process. */
+static void report_crash(int sig, siginfo_t *si, void *uc)
 {
 	T *t = deft_current();
 	uint64_t frames[MAX_FRAMES];
@@ -336,7 +337,15 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 	};
 	send_parts(DEFT_MSG_CRASH, &c, sizeof(c), frames,
 	           c.nframes * sizeof(*frames), text.p, text.len);
-	/* Die of the same signal, so the supervisor sees it. */
+}
+
+static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
+{
+	/* A process the test forked dies as it would without deft. */
+	if (!deft_forked)
+		report_crash(sig, si, uc);
+	/* Die of the same signal, so the supervisor (or whoever waits for
+	 * a process the test forked) sees it. */
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigaction(sig, &dfl, NULL);
 	raise(sig);
@@ -377,6 +386,15 @@ bool deft_child_isolated(void)
 	return channel >= 0;
 }
 
+bool deft_child_fail(T *t, const char *text)
+{
+	if (channel < 0)
+		return false;
+	struct deft_msg_id m = {t->id};
+	return send_parts(DEFT_MSG_FAIL, &m, sizeof(m), text, strlen(text),
+	                  NULL, 0);
+}
+
 void deft_child_wait_turn(T *t)
 {
 	deft_report_pause(t->id);
@@ -402,7 +420,7 @@ void deft_child_wait_turn(T *t)
 /* A test called exit(): say which, and what will not be cleaned up. */
 static void on_exit_call(void)
 {
-	if (channel < 0)
+	if (channel < 0 || deft_forked)
 		return;
 	T *t = deft_current();
 	char buf[TEXT_MAX];
@@ -485,6 +503,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
                     double deadline_s, const char *deadline_what)
 {
 	supervisor = getppid();
+	deft_forked_mine();
 	setpgid(0, 0);
 	reset_signals();
 	/* Only this thread crossed the fork: the harness's threads, locks

@@ -83,7 +83,7 @@ void deft_sup_ingest_output(struct child *c, uint32_t id, uint32_t stream,
 
 static unsigned global_id(const struct child *c, uint32_t child_id)
 {
-	return child_id < c->nids ? c->ids[child_id] : 0;
+	return child_id < c->nknown ? c->known[child_id].id : 0;
 }
 
 static const struct open_test *innermost(const struct child *c)
@@ -110,13 +110,14 @@ static void on_start(struct child *c, const char *p, size_t len)
 	memcpy(&s, p, sizeof(s));
 	if (sizeof(s) + (size_t)s.name_len + s.file_len > len)
 		return;
-	if (s.id >= c->nids) {
+	if (s.id >= c->nknown) {
 		size_t n = s.id + 64;
-		c->ids = reallocarray(c->ids, n, sizeof(*c->ids));
-		if (c->ids == NULL)
+		c->known = reallocarray(c->known, n, sizeof(*c->known));
+		if (c->known == NULL)
 			abort();
-		memset(c->ids + c->nids, 0, (n - c->nids) * sizeof(*c->ids));
-		c->nids = n;
+		memset(c->known + c->nknown, 0,
+		       (n - c->nknown) * sizeof(*c->known));
+		c->nknown = n;
 	}
 	if (c->nopen == c->capopen) {
 		c->capopen = c->capopen ? c->capopen * 2 : 8;
@@ -129,7 +130,7 @@ static void on_start(struct child *c, const char *p, size_t len)
 	if (s.parent == 0 && c->top != 0 && c->held_end.len > 0)
 		release_held_end(c);
 	unsigned id = ++last_id;
-	c->ids[s.id] = id;
+	c->known[s.id] = (struct known_test){id, s.parent, false};
 	if (c->top == 0 || s.parent == 0)
 		c->top = s.id;
 	struct open_test *o = &c->open[c->nopen++];
@@ -194,6 +195,8 @@ static void report_end(struct child *c, const char *p)
 	                            : NULL;
 	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed,
 	                            false};
+	if (c->known[e.id].failed_by_fork)
+		end.result = DEFT_FAIL;
 	if (e.id == c->top && c->may_retry && e.result == DEFT_FAIL)
 		end.retried = c->retried = true;
 	deft_report_end(id, &end);
@@ -286,6 +289,43 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	free(frames);
 }
 
+static void log_on(unsigned id, const char *text);
+
+static bool is_open(const struct child *c, uint32_t child_id)
+{
+	for (size_t i = 0; i < c->nopen; i++)
+		if (c->open[i].child_id == child_id)
+			return true;
+	return false;
+}
+
+/* A process the test forked failed a test (forked.c): the text, if any,
+ * is logged on it, and it and its parents fail when they end.  One that has ended already
+ * leaves it to the top-level test, whose end waits for the process. */
+static void on_fail(struct child *c, const char *p, size_t len)
+{
+	struct deft_msg_id m;
+	if (len < sizeof(m))
+		return;
+	memcpy(&m, p, sizeof(m));
+	uint32_t target = global_id(c, m.id) && is_open(c, m.id) ? m.id
+	                                                         : c->top;
+	if (global_id(c, target) == 0)
+		return;
+	if (len > sizeof(m)) {
+		char *text = strndup(p + sizeof(m), len - sizeof(m));
+		log_on(global_id(c, target), text);
+		free(text);
+	}
+	for (uint32_t id = target, hops = 0;
+	     id < c->nknown && c->known[id].id && hops < c->nknown; hops++) {
+		c->known[id].failed_by_fork = true;
+		if (id == c->top)
+			break;
+		id = c->known[id].parent;
+	}
+}
+
 static void dispatch(struct child *c, const char *msg, size_t len)
 {
 	struct deft_msg m;
@@ -329,6 +369,9 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 		break;
 	case DEFT_MSG_STACK:
 		on_stack(c, p, m.len);
+		break;
+	case DEFT_MSG_FAIL:
+		on_fail(c, p, m.len);
 		break;
 	case DEFT_MSG_NOTE: {
 		char *text = strndup(p, m.len);
@@ -469,7 +512,7 @@ void deft_sup_free(struct child *c)
 	deft_buf_free(&c->pending[0]);
 	deft_buf_free(&c->pending[1]);
 	deft_sup_counter_give_back(c->counter);
-	free(c->ids);
+	free(c->known);
 	free(c->open);
 	free(c);
 }

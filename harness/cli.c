@@ -443,6 +443,7 @@ int t_main(int argc, char **argv)
 		        .grace_ms = 1000},
 	};
 	deft_opt = (struct deft_options){.count = 1};
+	deft_forked_watch();
 	if (!deft_main_hook_unique())
 		return 2;
 	if (parse_flags(&st, argv))

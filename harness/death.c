@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "sanitizers.h"
 #include "supervisor.h"
 
 #include <errno.h>
@@ -61,13 +62,14 @@ void deft_describe_signal(struct deft_buf *b, int sig)
 		deft_buf_printf(b, "signal %d", sig);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-/* LeakSanitizer asks this at exit: a death child that calls exit() leaves
- * the whole run's memory behind, and that is not a leak of the test. */
+#ifdef DEFT_ASAN
+/* LeakSanitizer asks this at exit: a death child, or any process a test
+ * forked, that calls exit() leaves the whole run's memory behind, and
+ * that is not a leak of the test. */
 __attribute__((weak)) int __lsan_is_turned_off(void);
 __attribute__((weak)) int __lsan_is_turned_off(void)
 {
-	return death_child_ret >= 0;
+	return death_child_ret >= 0 || deft_forked;
 }
 #endif
 
@@ -79,6 +81,7 @@ DEFT_NORETURN static void death_child(int out, int err, int ret,
 	                            SIGSYS, SIGTRAP, SIGPIPE};
 	deft_signals_default(fatal, sizeof(fatal) / sizeof(*fatal));
 	deft_child_forget_channel();
+	deft_forked_mine();
 	death_child_ret = ret;
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(127);

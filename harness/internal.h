@@ -13,6 +13,7 @@
 #include <deft.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <sys/queue.h>
@@ -262,6 +263,29 @@ void deft_signals_default(const int *sigs, size_t n);
 /* Gives the calling thread (one that runs test bodies) an alternate
  * signal stack, so that a stack overflow on it is reported as one. */
 void deft_thread_altstack(void);
+
+/* In a process the test forked, fails t with text (a line of its log)
+ * through the supervisor; false without process isolation. */
+bool deft_child_fail(T *t, const char *text);
+
+/* ---- forked.c: processes a test forks ---- */
+
+/* Set in the child of every fork() but deft's own (deft_forked_mine). */
+extern volatile sig_atomic_t deft_forked;
+/* Starts watching forks; once a process, before the first. */
+void deft_forked_watch(void);
+/* In a child of deft's own fork: this process is deft's. */
+void deft_forked_mine(void);
+/* In a process the test forked: t failed, which fails it in the process
+ * that runs it too. */
+void deft_forked_failed(T *t);
+/* A process the test forked returned into deft from t's code: says so and
+ * ends it with _exit(1). */
+DEFT_NORETURN void deft_forked_returned(T *t);
+/* Without isolation: whether such a process left word to collect, and
+ * failing the tests it names (t or one of its parents; else t). */
+bool deft_forked_pending(void);
+void deft_forked_collect(T *t);
 
 /* ---- death.c ---- */
 

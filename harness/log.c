@@ -137,6 +137,8 @@ void deft_mark_failed(T *t)
 	for (T *p = t; p; p = p->parent)
 		__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
 	deft_group_note_failure(t);
+	if (deft_forked)
+		deft_forked_failed(t);
 }
 
 void deft_log(T *t, const char *file, int line, const char *fmt, ...)

@@ -46,6 +46,9 @@ enum deft_msg_type {
 	DEFT_MSG_NOTE,          /* text: a line for the run, not a test */
 	DEFT_MSG_WAIT,          /* nothing: the top-level test called
 	                         * t_parallel and waits for a byte back */
+	DEFT_MSG_FAIL,          /* struct deft_msg_id, text: a process the
+	                         * test forked fails that test, and the text
+	                         * (if any) goes in its log */
 };
 
 /* written[] of a message sent without knowing them. */

@@ -69,6 +69,10 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg)
 	t->exit_to = &env;
 	if (sigsetjmp(env, 0) == 0)
 		fn(t, arg);
+	if (deft_forked)
+		deft_forked_returned(t);
+	if (deft_forked_pending())
+		deft_forked_collect(t);
 	t->exit_to = outer;
 }
 

@@ -30,6 +30,13 @@ struct open_test {
 	struct timespec started;
 };
 
+/* A test a child started, by the child's id of it. */
+struct known_test {
+	unsigned id;                    /* the run's id; 0: none */
+	uint32_t parent;                /* the child's id of its parent */
+	bool failed_by_fork;            /* by a process the test forked */
+};
+
 struct child {
 	pid_t pid;
 	const struct deft_test_def *def;
@@ -51,8 +58,8 @@ struct child {
 	int64_t exited_at;              /* deft_now_ns() when found gone */
 	struct deft_buf queue;          /* messages held when not live */
 	struct deft_buf early;          /* output read before the start */
-	unsigned *ids;                  /* child's test id -> run's id */
-	size_t nids;
+	struct known_test *known;       /* by the child's test id */
+	size_t nknown;
 	struct open_test *open;
 	size_t nopen, capopen;
 	uint32_t top;                   /* the child's id of its test */

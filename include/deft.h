@@ -10,7 +10,11 @@
  * By default each top-level test runs in a process of its own, forked from
  * the runner: a crash, a hang past its deadline, exit() or a kill fails
  * that test alone, with the reason and a backtrace, and the run goes on
- * (-isolation none runs everything in one process, for debuggers).
+ * (-isolation none runs everything in one process, for debuggers).  A
+ * process the test forks ends as it likes (exit, _exit, a signal) for the
+ * test to wait for; a failure in it fails the test, and one that returns
+ * from the test's code into deft is ended there with _exit(1) and fails
+ * the test.
  *
  * The header is organised in sections: tests and results, logging and
  * failure, cleanups, deferred calls, subtests, assertions, the runner.

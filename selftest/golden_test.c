@@ -92,6 +92,8 @@ static const struct golden cases[] = {
 	{"death_in_process", "death", {"-v", "-isolation=none", "-skip",
 	                               "timeout|hang_past_limit"}},
 	{"echo_forgot_stop", "echo_forgot_stop", {0}},
+	{"forks", "forks", {"-v"}},
+	{"forks_in_process", "forks", {"-v", "-isolation=none"}},
 	{"parallel", "parallel", {"-v", "-isolation=none"}},
 	{"parallel_quiet", "parallel", {"-parallel", "1", "-isolation=none"}},
 	{"parallel_processes", "parallel", {"-v", "-skip", "interrupt"}},
