@@ -409,6 +409,10 @@ void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	double elapsed = (double)(now.tv_sec - o->started.tv_sec) +
 	                 (double)(now.tv_nsec - o->started.tv_nsec) / 1e9;
+	/* A test whose process died before it started is reported as
+	 * started now, after that end: it took no time. */
+	if (elapsed < 0)
+		elapsed = 0;
 	struct deft_test_end end = {DEFT_FAIL, ending, detail, elapsed,
 	                            retried};
 	deft_report_end(id, &end);
