@@ -148,6 +148,13 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 		deft_describe_signal(detail, WTERMSIG(st));
 		deft_buf_puts(why, "deft: test process killed by ");
 		deft_describe_signal(why, WTERMSIG(st));
+		/* deft's handler reports every SIGSEGV it gets to run for. */
+		if (WTERMSIG(st) == SIGSEGV)
+			deft_buf_puts(why, "; deft's crash handler could not "
+			              "run: a thread the test started overflowed "
+			              "its stack (such threads have no alternate "
+			              "signal stack), or the test took the signal "
+			              "over");
 		return DEFT_CRASHED;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == DEFT_CHILD_CHANNEL_LOST) {
