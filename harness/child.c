@@ -417,6 +417,28 @@ void deft_child_wait_turn(T *t)
 	deft_report_cont(t->id);
 }
 
+/* Set when the process's first thread, which runs the top-level test,
+ * ends in pthread_exit: glibc then calls exit(0) once the last thread is
+ * gone, which is no exit() of the test's. */
+static volatile sig_atomic_t main_thread_exited;
+static pthread_key_t main_thread_key;
+static bool main_thread_key_made;
+
+static void on_main_thread_exit(void *arg)
+{
+	(void)arg;
+	main_thread_exited = 1;
+}
+
+void deft_child_prepare(void)
+{
+	/* Made here, once, for every test process to inherit: a key made
+	 * in each would cost each a page fault. */
+	if (!main_thread_key_made)
+		main_thread_key_made = pthread_key_create(
+		        &main_thread_key, on_main_thread_exit) == 0;
+}
+
 /* A test called exit(): say which, and what will not be cleaned up. */
 static void on_exit_call(void)
 {
@@ -426,7 +448,8 @@ static void on_exit_call(void)
 	char buf[TEXT_MAX];
 	struct text text = {buf, 0, sizeof(buf)};
 	text_pending_cleanups(&text, t);
-	struct deft_msg_exit e = {t ? t->id : 0, (uint32_t)text.len};
+	struct deft_msg_exit e = {t ? t->id : 0, (uint32_t)text.len,
+	                          main_thread_exited};
 	flush_stdio();
 	send_parts(DEFT_MSG_EXIT, &e, sizeof(e), text.p, text.len, NULL, 0);
 }
@@ -435,8 +458,9 @@ enum { ALTSTACK_SIZE = 64 * 1024 };
 
 void deft_thread_altstack(void)
 {
-	/* Mapped, not allocated: the thread never ends, and a leak checker
-	 * would take memory only the kernel points at for a leak. */
+	/* Mapped, not allocated: a leak checker would take memory only the
+	 * kernel points at for a leak, and ASan unmaps the alternate stack
+	 * of a thread that ends. */
 	void *p = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -447,9 +471,9 @@ void deft_thread_altstack(void)
 
 static void install_handlers(void)
 {
-	static char altstack[ALTSTACK_SIZE];
-	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
-	sigaltstack(&ss, NULL);
+	/* Mapped like a thread's: ASan unmaps the alternate stack of a
+	 * thread that ends, the first one too (pthread_exit). */
+	deft_thread_altstack();
 	struct sigaction sa = {.sa_sigaction = on_fatal_signal,
 	                       .sa_flags = SA_SIGINFO | SA_ONSTACK};
 	sigemptyset(&sa.sa_mask);
@@ -465,6 +489,8 @@ static void install_handlers(void)
 	sigemptyset(&sp.sa_mask);
 	sigaction(DEFT_SIG_STOP, &sp, NULL);
 	atexit(on_exit_call);
+	if (main_thread_key_made)
+		pthread_setspecific(main_thread_key, &main_thread_key);
 	/* backtrace() loads libgcc on first use, which is not safe in a
 	 * signal handler: the supervisor used it once before forking. */
 }

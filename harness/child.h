@@ -26,6 +26,10 @@ enum {
  * its turn has come, or the run is over before it did. */
 enum { DEFT_TURN_GO = 'g', DEFT_TURN_STOP = 's' };
 
+/* In the supervisor, before the first fork: what test processes inherit
+ * ready-made. */
+void deft_child_prepare(void);
+
 /* In a freshly forked child: takes over the socket chan and the write ends
  * of the stdout and stderr pipes, whose reads the supervisor counts in
  * out_counter (NULL: it does not), runs def with a deadline deadline_s

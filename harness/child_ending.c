@@ -137,8 +137,16 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 		memcpy(&ex, c->exit_call.data, sizeof(ex));
 		*target = ex.id;
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		deft_buf_printf(detail, "exit(%d)", code);
-		deft_buf_printf(why, "deft: test called exit(%d)", code);
+		if (ex.pthread_exit) {
+			deft_buf_puts(detail, "pthread_exit");
+			deft_buf_printf(why, "deft: the test's thread called "
+			                "pthread_exit, which ended its process "
+			                "with status %d", code);
+		} else {
+			deft_buf_printf(detail, "exit(%d)", code);
+			deft_buf_printf(why, "deft: test called exit(%d)",
+			                code);
+		}
 		if (sizeof(ex) + ex.text_len <= c->exit_call.len)
 			pending_cleanups(why, c->exit_call.data + sizeof(ex),
 			                 ex.text_len);
@@ -168,8 +176,8 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		deft_buf_printf(detail, "exited with status %d", code);
 		deft_buf_printf(why, "deft: test process exited with status %d "
-		                "before the test finished (_exit, or exit from "
-		                "a thread deft does not know)", code);
+		                "before the test finished (_exit, an exec, or "
+		                "exit from a thread deft does not know)", code);
 		return DEFT_CRASHED;
 	}
 	return DEFT_ENDED;

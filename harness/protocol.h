@@ -109,6 +109,8 @@ struct deft_msg_crash {
 struct deft_msg_exit {
 	uint32_t id;
 	uint32_t text_len;      /* cleanups that will not run */
+	uint32_t pthread_exit;  /* the exit followed the test's thread's
+	                         * pthread_exit, not a call of exit() */
 };
 
 /* One thread's backtrace, asked for by the supervisor at a timeout. */

@@ -551,6 +551,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	 * relocating it again (a third of a trivial test's cost). */
 	void *warm[1];
 	backtrace(warm, 1);
+	deft_child_prepare();
 	if (deft_opt.leaks != DEFT_LEAKS_OFF)
 		deft_leak_start_runtime_threads();
 	/* Three descriptors a test process: tests waiting in t_parallel

@@ -149,6 +149,18 @@ def expectations(variant):
         ("stack_overflow_in_thread", "skip" if tsan else "fail",
          [] if tsan else overflow if asan else [UNREPORTED_SEGV]),
         ("fine_after_thread_overflow", "pass", []),
+        # LeakSanitizer finds what the ended thread held: status 1; TSan's
+        # thread would keep the process alive
+        ("pthread_exit_in_test", "skip" if tsan else "fail", [] if tsan else
+         [(r"LeakSanitizer(.*\n)*.*" if asan else "") +
+          r"deft: the test's thread called pthread_exit, which ended its "
+          r"process with status {}\n".format(1 if asan else 0)]),
+        ("fine_after_pthread_exit", "pass", []),
+        ("exec_in_test", "fail",
+         [r"deft: test process exited with status 0 before the test "
+          r"finished \(_exit, an exec, or exit from a thread deft does not "
+          r"know\)"]),
+        ("fine_after_exec", "pass", []),
     ]
 
 
@@ -238,9 +250,9 @@ def check_junit(totals, name, variant, xml, events):
     want = {"segv", "sigbus", "sigfpe", "sigill", "abort_call",
             "failed_assert", "exit_zero", "underscore_exit",
             "killed", "close_all_fds", "subtest_crash/inner/deeper",
-            "cleanup_crash"}
+            "cleanup_crash", "exec_in_test"}
     if variant != "tsan":
-        want |= {"stack_overflow", "stack_overflow_in_subtest/sequential",
+        want |= {"pthread_exit_in_test", "stack_overflow", "stack_overflow_in_subtest/sequential",
                  "stack_overflow_in_parallel_subtest/parallel",
                  "stack_overflow_in_thread"}
     totals.check(f"{name}: JUnit names the crashed tests as errors",

@@ -336,3 +336,24 @@ TEST(stack_overflow_in_thread)
 }
 
 FINE(fine_after_thread_overflow)
+
+/* The test's thread ends: glibc ends the process with exit(0) once no
+ * thread is left, which is no call of exit() by the test. */
+TEST(pthread_exit_in_test)
+{
+#ifdef DEFT_TSAN
+	t_skip(t, "TSan's own thread keeps the process alive after it");
+#endif
+	pthread_exit(NULL);
+}
+
+FINE(fine_after_pthread_exit)
+
+/* The test's process becomes another program. */
+TEST(exec_in_test)
+{
+	execl("/bin/true", "true", (char *)NULL);
+	t_fatal(t, "execl failed");
+}
+
+FINE(fine_after_exec)
