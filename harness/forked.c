@@ -19,9 +19,12 @@
  *
  * A fork is seen by a pthread_atfork handler, so a child made by a raw
  * clone() is not; deft's own forks (a test's process, a death test's)
- * say that they are deft's with deft_forked_mine().
+ * say that they are deft's with deft_forked_mine().  The handler also
+ * has every forked process, deft's or not, let go of the run's report
+ * files (deft_report_forked), which the run alone writes.
  */
 #include "internal.h"
+#include "../reporters/report.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -50,6 +53,7 @@ static struct board *board;
 static void on_fork_child(void)
 {
 	deft_forked = 1;
+	deft_report_forked();
 }
 
 static void watch(void)

@@ -14,7 +14,8 @@
  * process the test forks ends as it likes (exit, _exit, a signal) for the
  * test to wait for; a failure in it fails the test, and one that returns
  * from the test's code into deft is ended there with _exit(1) and fails
- * the test.
+ * the test.  The report files (-json, -junit, -tap) are the runner's
+ * alone: no forked process can write into them or repeat them.
  *
  * The header is organised in sections: tests and results, logging and
  * failure, cleanups, deferred calls, subtests, assertions, the runner.

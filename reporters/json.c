@@ -290,6 +290,13 @@ static bool json_finish(struct deft_reporter *r,
 	return ok;
 }
 
+static void json_forked(struct deft_reporter *r)
+{
+	struct json *j = (struct json *)r;
+	if (j->out)
+		deft_report_drop_stream(j->out);
+}
+
 struct deft_reporter *deft_json_new(int fd)
 {
 	struct json *j = deft_xcalloc(1, sizeof(*j));
@@ -301,6 +308,7 @@ struct deft_reporter *deft_json_new(int fd)
 	j->r.output = json_output;
 	j->r.end = json_end;
 	j->r.finish = json_finish;
+	j->r.forked = json_forked;
 	j->fd = fd;
 	return &j->r;
 }

@@ -34,11 +34,13 @@
  * The root's totals are known only then: the root tag is written with
  * room for them and they are written into it before the rename.
  */
+#define _GNU_SOURCE
 #include "report.h"
 #include "escape.h"
 #include "tree.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,7 +204,7 @@ static void junit_begin(struct deft_reporter *r,
 	j->tmp = deft_xmalloc(len + 8);
 	memcpy(j->tmp, j->path, len);
 	memcpy(j->tmp + len, ".XXXXXX", 8);
-	int fd = mkstemp(j->tmp);
+	int fd = mkostemp(j->tmp, O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "deft: -junit: cannot create a file next to "
 		        "%s: %s\n", j->path, strerror(errno));
@@ -611,6 +613,13 @@ static bool junit_finish(struct deft_reporter *r,
 	return ok;
 }
 
+static void junit_forked(struct deft_reporter *r)
+{
+	struct junit *j = (struct junit *)r;
+	if (j->out)
+		deft_report_drop_stream(j->out);
+}
+
 struct deft_reporter *deft_junit_new(const char *path)
 {
 	struct junit *j = deft_xcalloc(1, sizeof(*j));
@@ -620,6 +629,7 @@ struct deft_reporter *deft_junit_new(const char *path)
 	j->r.output = junit_output;
 	j->r.end = junit_end;
 	j->r.finish = junit_finish;
+	j->r.forked = junit_forked;
 	j->path = deft_xstrdup(path);
 	return &j->r;
 }

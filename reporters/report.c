@@ -14,7 +14,9 @@
 #include "../harness/buf.h"
 
 #include <pthread.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* What is kept of an open test, after its tree.h node. */
 struct open_test {
@@ -152,6 +154,33 @@ void deft_report_reset(void)
 	totals = (struct deft_totals){0, 0, 0, 0};
 	while (open_tests.open)
 		deft_tree_remove(&open_tests, open_tests.open);
+}
+
+void deft_report_forked(void)
+{
+	/* A thread that held the lock at the fork did not cross it. */
+	report_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	struct deft_reporter **p = &reporters;
+	while (*p) {
+		struct deft_reporter *r = *p;
+		if (r->forked) {
+			r->forked(r);
+			*p = r->next;
+		} else {
+			p = &r->next;
+		}
+	}
+	last = p;
+}
+
+void deft_report_drop_stream(FILE *out)
+{
+	/* Neither is a write: the buffer, emptied, has nothing for exit()
+	 * to flush, and the descriptor is the process's copy.  Not fclose,
+	 * which would wait on the stream's lock, which a thread that did
+	 * not cross the fork may hold. */
+	__fpurge(out);
+	close(fileno(out));
 }
 
 bool deft_report_finish(void)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 enum deft_result { DEFT_PASS, DEFT_FAIL, DEFT_SKIP };
@@ -91,6 +92,13 @@ struct deft_reporter {
 	/* The run is over: write and close whatever the reporter writes.
 	 * Returns false when it could not (the run then exits non-zero). */
 	bool (*finish)(struct deft_reporter *r, const struct deft_totals *tot);
+	/* In a process just forked from the run's, the only thread there:
+	 * let go of the file written to without writing to it, so that the
+	 * process cannot repeat what the run had not yet written (exit()
+	 * flushes stdio) nor write into it.  No other callback of the
+	 * reporter is called in that process.  NULL for a reporter that
+	 * writes nothing of its own (the console writes to stdout). */
+	void (*forked)(struct deft_reporter *r);
 	struct deft_reporter *next;
 };
 
@@ -113,6 +121,13 @@ struct deft_totals deft_report_totals(void);
 /* Forgets every reporter and the totals: for a test's own process, which
  * reports to its supervisor instead. */
 void deft_report_reset(void);
+/* In a process just forked (by deft or by a test), the only thread there:
+ * drops the reporters that write files, each let go by its forked
+ * callback, and makes the run's lock usable again. */
+void deft_report_forked(void);
+/* For a forked callback: lets go of out without writing what its buffer
+ * holds; the FILE stays allocated, and can write nothing. */
+void deft_report_drop_stream(FILE *out);
 
 /* The console reporter: Go's format, verbose or not, on stdout. */
 struct deft_reporter *deft_console_new(bool verbose, bool colour);

@@ -259,6 +259,13 @@ static bool tap_finish(struct deft_reporter *r, const struct deft_totals *tot)
 	return ok;
 }
 
+static void tap_forked(struct deft_reporter *r)
+{
+	struct tap *p = (struct tap *)r;
+	if (p->out)
+		deft_report_drop_stream(p->out);
+}
+
 struct deft_reporter *deft_tap_new(int fd)
 {
 	struct tap *p = deft_xcalloc(1, sizeof(*p));
@@ -268,6 +275,7 @@ struct deft_reporter *deft_tap_new(int fd)
 	p->r.output = tap_output;
 	p->r.end = tap_end;
 	p->r.finish = tap_finish;
+	p->r.forked = tap_forked;
 	p->fd = fd;
 	return &p->r;
 }

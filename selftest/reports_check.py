@@ -39,7 +39,8 @@ SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d)$")
 # the programs whose reports are checked, with their arguments
 PROGS = [("reports", []), ("failures", []), ("subtests", []),
-         ("subtests", ["-count", "2"])]
+         ("subtests", ["-count", "2"]), ("forks", []),
+         ("forks", ["-isolation", "none"])]
 
 
 def run(argv, **kw):
@@ -72,7 +73,11 @@ def check_junit(totals, name, exe, args, tmp):
     ok, err = xmllint(path, "jenkins-xunit-junit-10.xsd")
     totals.check(f"{name}: JUnit valid against Jenkins' schema", ok,
                  err[-3000:])
-    root = ET.parse(path).getroot()
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as e:
+        totals.check(f"{name}: JUnit file parses", False, str(e))
+        return set()
     bad = []
     for i, suite in enumerate(root.findall("testsuite")):
         one = os.path.join(tmp, f"suite{i}.xml")

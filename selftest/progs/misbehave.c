@@ -1,9 +1,10 @@
 /*
  * misbehave.c - tests that crash, exit, hang, deadlock, close deft's file
- * descriptors, fork without end or flood their output, each between
- * well-behaved tests that must pass all the same.  isolation_test.c runs
- * it and checks that each is blamed on the right test for the right reason;
- * reports_check.py checks its -junit and -json reports and interrupts it.
+ * descriptors or write into all of them, fork without end or flood their
+ * output, each between well-behaved tests that must pass all the same.
+ * misbehave_check.py runs it and checks that each is blamed on the right
+ * test for the right reason, checks its -junit and -json reports and
+ * interrupts it.
  */
 #define _GNU_SOURCE
 #include <deft.h>
@@ -227,6 +228,23 @@ TEST(bad_bytes)
 }
 
 FINE(fine_after_bad_bytes)
+
+/* Junk into every descriptor past stdio, each then truncated: the run's
+ * report files must not be among those a test's process holds. */
+TEST(scribbles_on_every_fd)
+{
+	char line[32];
+	for (int fd = 3; fd < 4096; fd++) {
+		int n = snprintf(line, sizeof(line), "junk to fd %d\n", fd);
+		if (write(fd, line, (size_t)n) == n) {
+			int r = ftruncate(fd, 0);
+			(void)r;
+		}
+	}
+	t_log(t, "scribbled");
+}
+
+FINE(fine_after_scribbles)
 
 static void deeper(T *t, void *arg)
 {
