@@ -120,6 +120,10 @@ struct T {
 	char *first_failure;        /* the first failure message */
 	bool stopped_by_group;      /* failed after its group was cancelled */
 	bool start_reported;        /* t_go reports a member's start */
+	/* runner.c: a finished subtest's shell waits in its top-level
+	 * test's list, and is freed with that test */
+	T *retired;                 /* top-level: its finished subtests */
+	T *next_retired;
 };
 
 /* ---- runner.c ---- */

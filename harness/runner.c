@@ -49,16 +49,52 @@ T *deft_test_new(T *parent, const char *name)
 	return t;
 }
 
-void deft_test_free(T *t)
+/* Frees all but the struct and its name: its cleanups and their arena,
+ * its groups, its context and the names of its subtests.  Called again,
+ * it frees what a late call (below) made since. */
+static void release(T *t)
 {
 	deft_groups_free(t);
 	deft_ctx_free_test(t);
 	free(t->first_failure);
+	t->first_failure = NULL;
 	deft_names_free(t);
 	deft_arena_free(&t->arena);
+	LIST_INIT(&t->cleanups);
+}
+
+static void free_shell(T *t)
+{
+	release(t);
 	pthread_mutex_destroy(&t->mu);
 	free(t->name);
 	free(t);
+}
+
+/* A finished subtest keeps its struct and name until its top-level test is
+ * freed: a thread it started may outlive it and log on it, and log.c
+ * sends the line to the nearest running ancestor, as Go does.  A few
+ * hundred bytes each. */
+void deft_test_free(T *t)
+{
+	if (t->parent) {
+		release(t);
+		T *top = t->parent;
+		while (top->parent)
+			top = top->parent;
+		T *head = __atomic_load_n(&top->retired, __ATOMIC_RELAXED);
+		do
+			t->next_retired = head;
+		while (!__atomic_compare_exchange_n(&top->retired, &head, t,
+		                                    true, __ATOMIC_RELEASE,
+		                                    __ATOMIC_RELAXED));
+		return;
+	}
+	for (T *r = t->retired, *next; r; r = next) {
+		next = r->next_retired;
+		free_shell(r);
+	}
+	free_shell(t);
 }
 
 /* Calls fn(t, arg) so that t_fatal and t_skip on t come back here. */

@@ -47,7 +47,11 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 /* T is the state of one running test or subtest.  It is opaque: every call
- * takes it as its first argument. */
+ * takes it as its first argument.  A finished subtest's T stays valid until
+ * its top-level test ends, for threads that outlive the subtest: a log or
+ * failure on it goes to the nearest ancestor still running, saying so.
+ * A top-level test's T, and with it its subtests', is freed when the test
+ * ends. */
 typedef struct T T;
 
 /* The shape of every callback deft calls: a subtest body, a cleanup. */

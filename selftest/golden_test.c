@@ -94,6 +94,8 @@ static const struct golden cases[] = {
 	{"echo_forgot_stop", "echo_forgot_stop", {0}},
 	{"forks", "forks", {"-v"}},
 	{"forks_in_process", "forks", {"-v", "-isolation=none"}},
+	{"late", "late", {"-v"}},
+	{"late_in_process", "late", {"-v", "-isolation=none"}},
 	{"parallel", "parallel", {"-v", "-isolation=none"}},
 	{"parallel_quiet", "parallel", {"-parallel", "1", "-isolation=none"}},
 	{"parallel_processes", "parallel", {"-v", "-skip", "interrupt"}},
