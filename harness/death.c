@@ -132,7 +132,12 @@ static long ms_since(const struct timespec *start)
 	       (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-enum watch_end { CHILD_ENDED, CHILD_TIMED_OUT, TEST_CANCELLED };
+enum watch_end {
+	CHILD_ENDED,
+	CHILD_TIMED_OUT,
+	TEST_CANCELLED,
+	CHILD_LOST,             /* something else in the process reaped it */
+};
 
 /* Waits until the child ends, reading its pipes, at most until the
  * deadline or until ctx_fd (-1: none) says the test's context is done. */
@@ -144,8 +149,11 @@ static enum watch_end watch(struct death_watch *w, pid_t pid, int ctx_fd,
 	struct pollfd p[5] = {{w->out, POLLIN, 0}, {w->err, POLLIN, 0},
 	                      {w->ret, POLLIN, 0}, {w->pidfd, POLLIN, 0},
 	                      {ctx_fd, POLLIN, 0}};
+	enum watch_end end = CHILD_ENDED;
 	for (;;) {
 		pid_t done = waitpid(pid, status, WNOHANG);
+		if (done < 0 && errno == ECHILD)
+			end = CHILD_LOST;
 		if (done == pid || (done < 0 && errno != EINTR))
 			break;
 		long left = deft_scaled_ms(DEATH_TIMEOUT_MS) - ms_since(&start);
@@ -167,7 +175,7 @@ static enum watch_end watch(struct death_watch *w, pid_t pid, int ctx_fd,
 	for (int i = 0; i < 3; i++)
 		if (p[i].fd >= 0)
 			drain_fd(w, p[i].fd);
-	return CHILD_ENDED;
+	return end;
 }
 
 /* Describes how the child ended, "exited with status 0". */
@@ -238,10 +246,27 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 	    pipe2(ret, O_CLOEXEC) < 0)
 		deft_fatal(t, file, line, "%s(%s): pipe: %s", api, what,
 		           strerror(errno));
+	/* The kernel reaps the children of a process that ignores SIGCHLD
+	 * (SIG_IGN, SA_NOCLDWAIT), and how they ended is lost: not for the
+	 * death test's child, while it runs. */
+	struct sigaction chld, keep;
+	sigaction(SIGCHLD, NULL, &chld);
+	bool reaped_by_kernel = chld.sa_handler == SIG_IGN ||
+	                        (chld.sa_flags & SA_NOCLDWAIT);
+	if (reaped_by_kernel) {
+		keep = chld;
+		keep.sa_flags &= ~SA_NOCLDWAIT;
+		if (keep.sa_handler == SIG_IGN)
+			keep.sa_handler = SIG_DFL;
+		sigaction(SIGCHLD, &keep, NULL);
+	}
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		if (reaped_by_kernel)   /* fn gets the process as it was */
+			sigaction(SIGCHLD, &chld, NULL);
 		death_child(out[1], err[1], ret[1], fn, arg);
+	}
 	close(out[1]);
 	close(err[1]);
 	close(ret[1]);
@@ -262,6 +287,13 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 	int ctx_fd = t_ctx_done(ctx) ? -1 : t_ctx_fd(ctx);
 	int status = 0;
 	enum watch_end end = watch(&w, pid, ctx_fd, &status);
+	if (end == CHILD_LOST) {
+		deft_buf_puts(&msg, "cannot tell how the child ended: "
+		              "something else in the process waited for it "
+		              "(waitpid(-1, ...), maybe in a SIGCHLD handler)");
+		append_stderr(&msg, &w);
+		goto out;
+	}
 	if (end != CHILD_ENDED) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -305,6 +337,8 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 		append_stderr(&msg, &w);
 	}
 out:
+	if (reaped_by_kernel)
+		sigaction(SIGCHLD, &chld, NULL);
 	if (msg.len)
 		deft_fail_at(t, file, line, "%s(%s): %s", api, what, msg.data);
 	if (regex)

@@ -557,9 +557,12 @@ void deft_main_cleanup(const char *file, int line, const char *what,
  * the message says what happened ("exited with status 0", "killed by
  * SIGSEGV (Segmentation fault)", "returned normally") and shows the
  * child's stderr, cut to 1 KiB.  The child is always waited for: it is
- * neither a zombie nor a leak.  Forking a process with other threads
- * running is as safe as fork() is: fn should not need a lock another
- * thread may hold (malloc's, stdio's).
+ * neither a zombie nor a leak.  SIGCHLD ignored by the test (SIG_IGN,
+ * SA_NOCLDWAIT) is not ignored while the death test waits; a SIGCHLD
+ * handler that reaps every child takes this one too, and the check fails
+ * saying it cannot tell how the child ended.  Forking a process with
+ * other threads running is as safe as fork() is: fn should not need a
+ * lock another thread may hold (malloc's, stdio's).
  * RETURNS: true when the child ended as expected.
  * ------------------------------------------------------------------------ */
 

@@ -62,3 +62,52 @@ TEST(death_returns_false_on_failure_values)
 	T_EXPECT(t, t_expect_signal(t, SIGABRT, abort_now, NULL));
 	T_EXPECT(t, t_expect_exit(t, 7, exit_7, NULL));
 }
+
+static void restore_sigchld(T *t, void *old)
+{
+	(void)t;
+	sigaction(SIGCHLD, old, NULL);
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+}
+
+/* fn(arg) runs with SIGCHLD as the test left it. */
+static void exit_if_sigchld_ignored(void *arg)
+{
+	struct sigaction now;
+	sigaction(SIGCHLD, NULL, &now);
+	exit(now.sa_handler == arg || (now.sa_flags & SA_NOCLDWAIT) ? 7 : 1);
+}
+
+/* A process that ignores SIGCHLD has its children reaped by the kernel,
+ * and how they ended lost: a death test undoes that while it runs, then
+ * puts it back. */
+static void kernel_would_reap(T *t, struct sigaction *sa)
+{
+	static struct sigaction old;
+	sigaction(SIGCHLD, sa, &old);
+	t_cleanup(t, restore_sigchld, &old);
+	T_EXPECT(t, t_expect_exit(t, 7, exit_if_sigchld_ignored,
+	                          (void *)sa->sa_handler));
+	T_EXPECT(t, t_expect_signal(t, SIGABRT, abort_now, NULL));
+	struct sigaction now;
+	sigaction(SIGCHLD, NULL, &now);
+	T_EXPECT(t, now.sa_handler == sa->sa_handler);
+	T_EXPECT(t, (now.sa_flags & SA_NOCLDWAIT) == sa->sa_flags);
+}
+
+TEST(death_with_sigchld_ignored)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	kernel_would_reap(t, &ign);
+}
+
+TEST(death_with_sa_nocldwait)
+{
+	struct sigaction nowait = {.sa_handler = on_sigchld,
+	                           .sa_flags = SA_NOCLDWAIT};
+	kernel_would_reap(t, &nowait);
+}

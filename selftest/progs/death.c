@@ -5,9 +5,11 @@
  */
 #include <deft.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void exit_with(void *arg)
@@ -142,4 +144,22 @@ TEST(timeout, .timeout_ms = 300)
 TEST(hang_past_limit)
 {
 	t_expect_exit(t, 0, hang, NULL);
+}
+
+static void reap_any(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		continue;
+	errno = saved;
+}
+
+/* A SIGCHLD handler that reaps every child takes the death test's too. */
+TEST(reaped_by_handler)
+{
+	struct sigaction reap = {.sa_handler = reap_any}, old;
+	sigaction(SIGCHLD, &reap, &old);
+	t_expect_exit(t, 3, exit_with, &three);
+	sigaction(SIGCHLD, &old, NULL);
 }
