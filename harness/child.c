@@ -339,11 +339,25 @@ static void report_crash(int sig, siginfo_t *si, void *uc)
 	           c.nframes * sizeof(*frames), text.p, text.len);
 }
 
+/* What the test left in stdout's buffer, a line without its newline, is
+ * pushed out once the crash is reported: the flush is not safe in a
+ * signal handler, and a crash inside stdio may crash again in it, but the
+ * report has gone by then.  Skipped when another thread holds the lock. */
+static void flush_after_crash(void)
+{
+	if (ftrylockfile(stdout) != 0)
+		return;
+	fflush_unlocked(stdout);
+	funlockfile(stdout);
+}
+
 static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 {
 	/* A process the test forked dies as it would without deft. */
-	if (!deft_forked)
+	if (!deft_forked) {
 		report_crash(sig, si, uc);
+		flush_after_crash();
+	}
 	/* Die of the same signal, so the supervisor (or whoever waits for
 	 * a process the test forked) sees it. */
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
