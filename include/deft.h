@@ -15,7 +15,8 @@
  * test to wait for; a failure in it fails the test, and one that returns
  * from the test's code into deft is ended there with _exit(1) and fails
  * the test.  The report files (-json, -junit, -tap) are the runner's
- * alone: no forked process can write into them or repeat them.
+ * alone: no forked process can write into them or repeat them.  A test's
+ * process reads end of file from stdin (/dev/null), as under go test.
  *
  * The header is organised in sections: tests and results, logging and
  * failure, cleanups, deferred calls, subtests, assertions, the runner.

@@ -377,3 +377,15 @@ TEST(exec_in_test)
 }
 
 FINE(fine_after_exec)
+
+/* Reads its stdin, which the check holds open without writing: the test
+ * must read end of file at once, not wait for its deadline. */
+TEST(reads_stdin, .timeout_ms = 2000)
+{
+	char c;
+	ssize_t n = read(STDIN_FILENO, &c, 1);
+	T_EXPECT_EQ(t, n, 0);
+	t_log(t, "stdin: read returned %zd", n);
+}
+
+FINE(fine_after_stdin)
