@@ -124,6 +124,8 @@ struct T {
 	 * test's list, and is freed with that test */
 	T *retired;                 /* top-level: its finished subtests */
 	T *next_retired;
+	bool outlived;              /* leak.c: a thread it started outlived
+	                             * it; runner.c then never frees it */
 };
 
 /* ---- runner.c ---- */

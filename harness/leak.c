@@ -582,6 +582,17 @@ static struct verdict recheck(struct deft_leak *l, struct snapshot *now)
 	return v;
 }
 
+/* Whether a thread that was not there before the test still is, ignored
+ * or not. */
+static bool thread_outlived(const struct deft_leak *l,
+                            const struct snapshot *now)
+{
+	for (size_t i = 0; i < now->ntids; i++)
+		if (!has_int(l->before.tids, l->before.ntids, now->tids[i]))
+			return true;
+	return false;
+}
+
 static void report(T *t, struct deft_leak *l, const struct snapshot *now)
 {
 	struct deft_buf msg = DEFT_BUF_INIT;
@@ -627,6 +638,7 @@ void deft_leak_after(T *t)
 		struct snapshot now;
 		deft_snapshot_take(&now, &l->before);
 		struct verdict v = compare(l, &now, NULL, false);
+		t->outlived = thread_outlived(l, &now);
 		if (v.leaks == 0) {
 			deft_leak_forget_last();
 			pthread_mutex_lock(&last_mu);
@@ -635,6 +647,7 @@ void deft_leak_after(T *t)
 			pthread_mutex_unlock(&last_mu);
 		} else {
 			v = recheck(l, &now);
+			t->outlived = thread_outlived(l, &now);
 			if (v.leaks)
 				report(t, l, &now);
 			deft_snapshot_free(&now);

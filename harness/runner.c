@@ -71,10 +71,25 @@ static void free_shell(T *t)
 	free(t);
 }
 
+/* Top-level tests whose shells are kept to the end of the run. */
+static T *kept;
+
+static void push_shell(T **list, T *t)
+{
+	T *head = __atomic_load_n(list, __ATOMIC_RELAXED);
+	do
+		t->next_retired = head;
+	while (!__atomic_compare_exchange_n(list, &head, t, true,
+	                                    __ATOMIC_RELEASE,
+	                                    __ATOMIC_RELAXED));
+}
+
 /* A finished subtest keeps its struct and name until its top-level test is
  * freed: a thread it started may outlive it and log on it, and log.c
  * sends the line to the nearest running ancestor, as Go does.  A few
- * hundred bytes each. */
+ * hundred bytes each.  A top-level test that a thread outlived (the leak
+ * check saw it still running) is never freed, nor its subtests' shells:
+ * that thread may still call on any of them, however late. */
 void deft_test_free(T *t)
 {
 	if (t->parent) {
@@ -82,12 +97,12 @@ void deft_test_free(T *t)
 		T *top = t->parent;
 		while (top->parent)
 			top = top->parent;
-		T *head = __atomic_load_n(&top->retired, __ATOMIC_RELAXED);
-		do
-			t->next_retired = head;
-		while (!__atomic_compare_exchange_n(&top->retired, &head, t,
-		                                    true, __ATOMIC_RELEASE,
-		                                    __ATOMIC_RELAXED));
+		push_shell(&top->retired, t);
+		return;
+	}
+	if (t->outlived) {
+		release(t);
+		push_shell(&kept, t);
 		return;
 	}
 	for (T *r = t->retired, *next; r; r = next) {

@@ -52,7 +52,9 @@ extern "C" {
  * its top-level test ends, for threads that outlive the subtest: a log or
  * failure on it goes to the nearest ancestor still running, saying so.
  * A top-level test's T, and with it its subtests', is freed when the test
- * ends. */
+ * ends, unless the leak check saw a thread the test started still running:
+ * then they stay valid to the end of the run, and a late log or failure
+ * on them goes to stderr. */
 typedef struct T T;
 
 /* The shape of every callback deft calls: a subtest body, a cleanup. */
