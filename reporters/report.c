@@ -23,6 +23,8 @@ struct open_test {
 	unsigned root;                  /* its top-level test's id */
 	unsigned retry;                 /* a top-level test's, from its start */
 	struct deft_totals counts;      /* a top-level test's subtests' */
+	bool midline;                   /* its output ends without '\n' */
+	enum deft_stream open_stream;   /* the stream that left it so */
 };
 
 static struct deft_reporter *reporters;
@@ -102,14 +104,51 @@ void deft_report_cont(unsigned id)
 	EACH(cont, id);
 }
 
+/* Ends the line the output of test id (o) left open, if it did: every
+ * reporter is given the newline as output of the stream that left it
+ * open.  Under the lock. */
+static void end_line(unsigned id, struct open_test *o)
+{
+	if (o == NULL || !o->midline)
+		return;
+	for (struct deft_reporter *r = reporters; r; r = r->next)
+		if (r->output)
+			r->output(r, id, o->open_stream, "\n", 1);
+	o->midline = false;
+}
+
+static struct open_test *find_open(unsigned id)
+{
+	struct deft_node *n = deft_tree_find(&open_tests, id);
+	return n ? state(n) : NULL;
+}
+
+/* A log line, and the test's end, start a line of their own, even after
+ * a printf without a newline. */
 void deft_report_output(unsigned id, enum deft_stream stream,
                         const char *text, size_t n)
 {
-	EACH(output, id, stream, text, n);
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&report_lock);
+	struct open_test *o = find_open(id);
+	if (stream == DEFT_STREAM_LOG)
+		end_line(id, o);
+	for (struct deft_reporter *r = reporters; r; r = r->next)
+		if (r->output)
+			r->output(r, id, stream, text, n);
+	if (o) {
+		o->midline = text[n - 1] != '\n';
+		o->open_stream = stream;
+	}
+	pthread_mutex_unlock(&report_lock);
 }
 
 void deft_report_end(unsigned id, const struct deft_test_end *end)
 {
+	pthread_mutex_lock(&report_lock);
+	end_line(id, find_open(id));
+	pthread_mutex_unlock(&report_lock);
 	EACH(end, id, end);
 	pthread_mutex_lock(&report_lock);
 	/* A test never seen to start counts as a top-level test. */

@@ -290,8 +290,10 @@ def check_tap(totals, name, exe, args, tmp):
 ATTRIBUTED = re.compile(r"(stdout|stderr|raw|after log|log|unfinished|end) of "
                         r"([\w/#]+?)(?=\n|$|(?:stdout|stderr|raw|after log|"
                         r"unfinished|end) of )")
-# two top-level tests of 8 subtests of 3 subtests: 2 + 8 * 3 + 24 * 5 lines
-ATTRIBUTED_LINES = 2 * (2 + 8 * 3 + 24 * 5)
+# two top-level tests of 8 subtests of 3 subtests: 2 + 8 * 4 + 24 * 5 lines
+ATTRIBUTED_LINES = 2 * (2 + 8 * 4 + 24 * 5)
+# a log line that does not start a line: after output left unfinished
+LOG_MIDLINE = re.compile(r"[^\n](    attribution\.c:\d+: .*)")
 
 
 def json_output(events):
@@ -302,13 +304,18 @@ def json_output(events):
 
 def misattributed(pieces):
     """pieces: (test, text) pairs; returns (lines found, the ones found
-    under another test than the one that wrote them)."""
-    found, wrong = 0, []
+    under another test than the one that wrote them, or logged on a line
+    of output)."""
+    found, wrong, whole = 0, [], {}
     for test, text in pieces:
         for m in ATTRIBUTED.finditer(text):
             found += 1
             if m.group(2) != test:
                 wrong.append(f"{m.group(0)!r} under {test}")
+        whole[test] = whole.get(test, "") + text
+    for test, text in whole.items():
+        wrong += [f"{m.group(1)!r} under {test}, on the line of output "
+                  f"before it" for m in LOG_MIDLINE.finditer(text)]
     return found, wrong
 
 

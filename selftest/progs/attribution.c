@@ -38,6 +38,8 @@ static void mid(T *t, void *arg)
 	printf("unfinished of %s", name);
 	for (int i = 0; i < 3; i++)
 		t_run(t, "leaf", leaf, NULL);
+	/* Still on the unfinished line: the log starts a line of its own. */
+	t_log(t, "log of %s", name);
 	raw("end", name);
 }
 
