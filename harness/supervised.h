@@ -68,6 +68,7 @@ struct child {
 	struct deft_buf exit_call;      /* its exit message, if any */
 	struct deft_buf stacks;         /* rendered thread backtraces */
 	struct deft_buf leftovers;      /* processes it left running */
+	bool beside_another;            /* another test process ran too */
 	size_t output, dropped;
 	/* What was read from the stdout and stderr pipes and not yet given
 	 * to a test (protocol.h: the bytes before a message's mark go to
@@ -80,6 +81,25 @@ struct child {
 
 /* The options of the run being supervised. */
 extern const struct deft_supervisor_options *deft_sup_opts;
+
+/* ---- leftovers.c ---- */
+
+/* Notes the runner's own children, before the first test; forgets them
+ * at the end of the run. */
+void deft_sup_own_children_note(void);
+void deft_sup_own_children_forget(void);
+/* Kills and names in c->leftovers what c's test left running in its
+ * process group. */
+void deft_sup_kill_group(struct child *c);
+/* Kills the processes the runner adopted that are still running: what
+ * tests left outside their process groups.  Neither the runner's own nor
+ * a process of tests (a list), nor one in test_pgrp, left to
+ * deft_sup_kill_group.  Names them in *names; returns how many. */
+size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp,
+                             const struct child *tests);
+/* The same, with no test process running; the run's output names them,
+ * as what no one test can be blamed for (but with -leaks=off). */
+void deft_sup_kill_unblamed(int test_pgrp);
 
 /* ---- child_output.c ---- */
 

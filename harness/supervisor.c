@@ -7,11 +7,11 @@
  * child that crashes, hangs, calls exit() or is killed ends as one failed
  * test, reported on the innermost test it was running, and the run goes on.
  *
- * This file starts, stops and waits for the test processes;
- * child_output.c reads what each says and writes, and child_events.c
- * turns it into reports (with -jobs 1 as it
- * comes, with more once the process is done, so that the console shows
- * one test at a time).  The supervisor only reads from children, without
+ * This file starts, stops and waits for the test processes (leftovers.c
+ * kills what they leave running); child_output.c reads what each says
+ * and writes, and child_events.c turns it into reports (with -jobs 1 as
+ * it comes, with more once the process is done, so that the console
+ * shows one test at a time).  The supervisor only reads from children, without
  * blocking, so none of them can stall it.
  */
 #define _GNU_SOURCE
@@ -68,40 +68,34 @@ static void set_nonblocking(int fd)
 
 /* ---- the end of a child ---- */
 
-/* Kills what a test left running in its process group, and names it. */
+/* Whether c is the only test process and always was: then what the
+ * runner adopted since the last one ended is c's. */
+static bool alone(const struct child *c)
+{
+	return !c->beside_another && children == c && c->next == NULL;
+}
+
+/* Kills what c left running in its process group, and what it left
+ * outside when no other test process could have; names them. */
 static void kill_leftovers(struct child *c)
 {
-	if (kill(-c->pid, 0) != 0)
+	if (alone(c))
+		deft_sup_kill_adopted(&c->leftovers, c->pid, children);
+	deft_sup_kill_group(c);
+}
+
+/* c has ended and gone from the list: what the runner adopted and that is
+ * still running is c's if c ran alone, and otherwise can be blamed on no
+ * one test once none runs: it is killed then, and the run says so. */
+static void kill_adopted_after(struct child *c)
+{
+	if (children != NULL)
 		return;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		char path[300], stat[512];
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		size_t n = fread(stat, 1, sizeof(stat) - 1, f);
-		fclose(f);
-		stat[n] = '\0';
-		/* pid (comm) state ppid pgrp ... */
-		char *close_paren = strrchr(stat, ')');
-		char *open_paren = strchr(stat, '(');
-		int pgrp;
-		if (!close_paren || !open_paren ||
-		    sscanf(close_paren + 2, "%*c %*d %d", &pgrp) != 1 ||
-		    pgrp != c->pid)
-			continue;
-		*close_paren = '\0';
-		deft_buf_printf(&c->leftovers, "%spid %s (%s)",
-		                c->leftovers.len ? ", " : "", e->d_name,
-		                open_paren + 1);
+	if (!c->beside_another) {
+		deft_sup_kill_adopted(&c->leftovers, c->pid, NULL);
+		return;
 	}
-	if (d)
-		closedir(d);
-	kill(-c->pid, SIGKILL);
+	deft_sup_kill_unblamed(c->pid);
 }
 
 static void on_exited(struct child *c, int status, const struct rusage *ru)
@@ -278,6 +272,9 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 	set_nonblocking(c->err);
 	c->deadline = c->timeout_ms ? now + (int64_t)c->timeout_ms * 1000000
 	                            : 0;
+	/* What the runner adopts from now on could be either's. */
+	for (struct child *o = children; o; o = o->next)
+		o->beside_another = c->beside_another = true;
 	c->next = children;
 	children = c;
 	return c;
@@ -459,6 +456,7 @@ static size_t collect(int64_t now)
 			deft_sup_read(c);
 			deft_sup_drain(c);
 			*p = c->next;
+			kill_adopted_after(c);
 			deft_sup_finish(c);
 			if (c->retried)
 				retry_later(c->def, c->retry + 1);
@@ -545,6 +543,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	deft_sup_own_children_note();
 	/* Each test process warms up backtrace() before its first signal
 	 * (child.c): the first call loads libgcc_s.  Load it here, once,
 	 * and the test processes inherit it instead of each loading and
@@ -625,6 +624,10 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 		                 "not run again");
 		free(r);
 	}
+	/* Left while tests ran side by side to the end, or adopted too
+	 * late to be blamed on the test that left it. */
+	deft_sup_kill_unblamed(0);
+	deft_sup_own_children_forget();
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (run_timed_out && !interrupted)

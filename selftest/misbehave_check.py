@@ -28,7 +28,7 @@ import xml.etree.ElementTree as ET
 
 from reports_check import xmllint
 
-ARGS = ["-grace", "200ms", "-skip", "^(sleeps|deep_hang)$"]
+ARGS = ["-grace", "200ms", "-skip", "^(sleeps|deep_hang|naps)$"]
 CRASH = r"deft: test crashed: SIG{} \({}\), {} at address 0x[0-9a-f]+\n"
 FRAME = r"^ +#\d+ +{} at .*misbehave\.c:\d+\n"
 UBSAN_EXIT = (r"runtime error: {}(.*\n)*.*deft: test process exited with "
@@ -171,6 +171,10 @@ def expectations(variant):
         # the runner's stdin is a pipe nobody writes to (check_misbehave)
         ("reads_stdin", "pass", [r"stdin: read returned 0\n"]),
         ("fine_after_stdin", "pass", []),
+        ("daemon_left_running", "fail",
+         [r"deft: the test left processes running, now killed: pid \d+ "
+          r"\(misbehave, outside the test's process group\)\n"]),
+        ("fine_after_daemon", "pass", []),
     ]
 
 
@@ -203,6 +207,9 @@ def check_misbehave(totals, variant, build):
                 bad.append(f"{e}: {line[:200]!r}")
         totals.check(f"{name}: -json parses line by line", not bad,
                      "\n".join(bad[:5]))
+        left = survivors(exe)
+        totals.check(f"{name}: no process of the run outlives it", not left,
+                     f"still running: {left}")
         check_blame(totals, name, variant, events)
         check_junit(totals, name, variant, xml, events)
         check_interrupt(totals, variant, exe, tmp)
@@ -210,12 +217,49 @@ def check_misbehave(totals, variant, build):
         if variant != "asan":
             check_slow_addr2line(totals, variant, exe, tmp)
     check_deadline_while_stalled(totals, variant, build)
+    check_daemon_beside(totals, variant, exe)
     proc = subprocess.run([exe, "-v", "-run", "^bad_bytes$"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     totals.check(f"{variant}: misbehave: output with no newline at its end "
                  f"does not swallow the result line", re.search(
                      rb"no newline\n--- PASS: bad_bytes ", proc.stdout),
                  proc.stdout.decode("utf-8", "replace"))
+
+
+def survivors(exe):
+    """The processes running exe, but for zombies, a moment after its run:
+    those killed may take that long to go."""
+    deadline = time.monotonic() + 2
+    while True:
+        left = []
+        for pid in os.listdir("/proc"):
+            try:
+                if pid.isdigit() and os.readlink(f"/proc/{pid}/exe") == exe:
+                    left.append(int(pid))
+            except OSError:
+                pass
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+def check_daemon_beside(totals, variant, exe):
+    """A daemon left by a test while another test's process ran cannot be
+    blamed on one: it is killed at the end of the run, which says so."""
+    proc = subprocess.run([exe, "-jobs", "2", "-run",
+                           "^(daemon_left_running|naps)$"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.decode("utf-8", "replace")
+    name = f"{variant}: misbehave: a daemon left beside another test"
+    totals.check(f"{name}: killed at the end of the run, which says so",
+                 proc.returncode == 0 and re.search(
+                     r"deft: tests that ran side by side left processes "
+                     r"running, now killed: pid \d+ \(misbehave, outside the "
+                     r"test's process group\)\n", out),
+                 f"status {proc.returncode}\n{out[-3000:]}")
+    left = survivors(exe)
+    totals.check(f"{name}: no process of the run outlives it", not left,
+                 f"still running: {left}")
 
 
 def check_blame(totals, name, variant, events):

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -389,3 +390,41 @@ TEST(reads_stdin, .timeout_ms = 2000)
 }
 
 FINE(fine_after_stdin)
+
+/* A daemon: a grandchild in a session of its own, its stdio on /dev/null
+ * and no other descriptor, whose parent has exited.  It is out of the
+ * test's process group, and only the runner, its subreaper now, can find
+ * it. */
+static void start_daemon(T *t)
+{
+	pid_t p = fork();
+	T_ASSERT_GE(t, p, 0);
+	if (p == 0) {
+		setsid();
+		if (fork() == 0) {
+			int null = open("/dev/null", O_RDWR);
+			for (int fd = 0; fd < 3; fd++)
+				dup2(null, fd);
+			closefrom(3);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+}
+
+TEST(daemon_left_running)
+{
+	start_daemon(t);
+	t_log(t, "started a daemon");
+}
+
+FINE(fine_after_daemon)
+
+/* Run only by the check, beside daemon_left_running with -jobs 2, which
+ * then cannot be blamed alone. */
+TEST(naps)
+{
+	sleep(1);
+}
