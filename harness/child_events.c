@@ -478,6 +478,15 @@ void deft_sup_finish(struct child *c)
 		deft_buf_free(&b);
 		failed |= deft_opt.leaks == DEFT_LEAKS_FAIL;
 	}
+	if (c->signals.len) {
+		struct deft_buf b = DEFT_BUF_INIT;
+		deft_buf_printf(&b, "deft: the test sent %s to the runner, "
+		                "its process's parent: ignored",
+		                c->signals.data);
+		log_on(c->open[0].id, b.data);
+		deft_buf_free(&b);
+		failed = true;
+	}
 	if (c->dropped) {
 		struct deft_buf b = DEFT_BUF_INIT;
 		deft_buf_printf(&b, "deft: %zu bytes of output were dropped "
@@ -513,6 +522,7 @@ void deft_sup_free(struct child *c)
 	deft_buf_free(&c->exit_call);
 	deft_buf_free(&c->stacks);
 	deft_buf_free(&c->leftovers);
+	deft_buf_free(&c->signals);
 	deft_buf_free(&c->pending[0]);
 	deft_buf_free(&c->pending[1]);
 	deft_sup_counter_give_back(c->counter);

@@ -69,6 +69,7 @@ struct child {
 	struct deft_buf stacks;         /* rendered thread backtraces */
 	struct deft_buf leftovers;      /* processes it left running */
 	bool beside_another;            /* another test process ran too */
+	struct deft_buf signals;        /* those it sent the runner */
 	size_t output, dropped;
 	/* What was read from the stdout and stderr pipes and not yet given
 	 * to a test (protocol.h: the bytes before a message's mark go to

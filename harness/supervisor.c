@@ -475,6 +475,35 @@ static size_t collect(int64_t now)
 	return collected;
 }
 
+/* The signals whose default would end or stop the runner, caught on its
+ * signalfd: one from outside is an interrupt (a stop is a stop), one
+ * that a test's process sends to its parent is that test's fault. */
+static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+                             SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
+                             SIGPWR, SIGTSTP, SIGTTIN, SIGTTOU};
+
+static bool stops(int sig)
+{
+	return sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Whether si was sent by a test's process, or by one of its process
+ * group: then it is noted on that test, to fail it, and ignored. */
+static bool from_a_test(const struct signalfd_siginfo *si)
+{
+	if (si->ssi_code > 0 || si->ssi_pid == 0)
+		return false;           /* sent by the kernel */
+	pid_t pgrp = getpgid((pid_t)si->ssi_pid);
+	for (struct child *c = children; c; c = c->next)
+		if ((pid_t)si->ssi_pid == c->pid || pgrp == c->pid) {
+			deft_buf_printf(&c->signals, "%sSIG%s",
+			                c->signals.len ? ", " : "",
+			                sigabbrev_np((int)si->ssi_signo));
+			return true;
+		}
+	return false;
+}
+
 static void poll_once(int sigfd, int64_t wake, int *interrupted)
 {
 	size_t n = 1 + 3 * running(), k = 1;
@@ -504,8 +533,13 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 		struct signalfd_siginfo si;
 		while (fds[0].revents &&
 		       read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			if (si.ssi_signo == SIGCHLD)
+			if (si.ssi_signo == SIGCHLD || from_a_test(&si))
 				continue;
+			if (stops((int)si.ssi_signo)) {
+				/* Ctrl-Z: stopped, as without deft. */
+				raise(SIGSTOP);
+				continue;
+			}
 			int64_t now = deft_now_ns();
 			if (!*interrupted) {
 				char note[96];
@@ -538,8 +572,8 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	sigset_t mask, old;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
+		sigaddset(&mask, caught[i]);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -175,6 +175,11 @@ def expectations(variant):
          [r"deft: the test left processes running, now killed: pid \d+ "
           r"\(misbehave, outside the test's process group\)\n"]),
         ("fine_after_daemon", "pass", []),
+        ("signals_the_runner", "fail",
+         [r"signalled the runner\n", r"deft: the test sent SIGUSR1, SIGHUP, "
+          r"SIGTSTP, SIGINT to the runner, its process's parent: "
+          r"ignored\n"]),
+        ("fine_after_signals", "pass", []),
     ]
 
 
@@ -443,8 +448,8 @@ def check_deadline_while_stalled(totals, variant, build):
                  in out, f"status {proc.returncode}\n{out[-2000:]}")
 
 
-def run_interrupted(exe, xml, signals):
-    """Runs the sleeping test, sends SIGINT when it runs, and again after
+def run_interrupted(exe, xml, signals, sig=signal.SIGINT):
+    """Runs the sleeping test, sends sig when it runs, and again after
     0.1s if signals is 2; returns (status, stdout, seconds after the
     first)."""
     proc = subprocess.Popen([exe, "-v", "-run", "^sleeps$", "-grace", "1s",
@@ -462,7 +467,7 @@ def run_interrupted(exe, xml, signals):
     for i in range(signals):
         if i:
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
     try:
         rest, _ = proc.communicate(timeout=20)
     except subprocess.TimeoutExpired:
@@ -474,15 +479,19 @@ def run_interrupted(exe, xml, signals):
 
 
 def check_interrupt(totals, variant, exe, tmp):
-    for signals, how, verdict, fast in (
-            (1, "SIGINT", r"deft: the run was interrupted and the test did "
-             r"not stop in time: killed", False),
-            (2, "a second SIGINT", r"deft: the run was interrupted", True)):
+    # any signal that would end the runner interrupts it as SIGINT does
+    for sig, signals, how, verdict, fast in (
+            (signal.SIGINT, 1, "SIGINT", r"deft: the run was interrupted "
+             r"and the test did not stop in time: killed", False),
+            (signal.SIGINT, 2, "a second SIGINT",
+             r"deft: the run was interrupted", True),
+            (signal.SIGHUP, 2, "two SIGHUPs", r"deft: interrupted by "
+             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True)):
         xml = os.path.join(tmp, f"interrupt{signals}.xml")
-        status, out, took = run_interrupted(exe, xml, signals)
+        status, out, took = run_interrupted(exe, xml, signals, sig)
         name = f"{variant}: misbehave: {how}"
-        totals.check(f"{name}: exit status 130, the test reported "
-                     f"interrupted", status == 130 and re.search(
+        totals.check(f"{name}: exit status {128 + sig}, the test reported "
+                     f"interrupted", status == 128 + sig and re.search(
                          verdict, out) and "--- FAIL: sleeps" in out,
                      f"status {status}\n{out[-3000:]}")
         # -grace 1s: a second SIGINT must not wait for it

@@ -428,3 +428,27 @@ TEST(naps)
 {
 	sleep(1);
 }
+
+/* Signals whose default action would end or stop the runner, sent to it
+ * as the parent of the test's process: each is ignored and fails the
+ * test, and the run goes on.  Without isolation the parent is whatever
+ * ran the tests, so the test skips. */
+TEST(signals_the_runner)
+{
+	static const int sigs[] = {SIGUSR1, SIGHUP, SIGTSTP, SIGINT};
+	char self[4096], parent[4096], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)getppid());
+	ssize_t a = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ssize_t b = readlink(path, parent, sizeof(parent) - 1);
+	if (a <= 0 || a != b || memcmp(self, parent, (size_t)a) != 0)
+		t_skip(t, "the parent is not the runner");
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
+		kill(getppid(), sigs[i]);
+		/* Standard signals pending at once are merged. */
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+	t_log(t, "signalled the runner");
+}
+
+FINE(fine_after_signals)
