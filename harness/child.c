@@ -527,23 +527,6 @@ static void reset_signals(void)
 	deft_signals_default(defaults, sizeof(defaults) / sizeof(*defaults));
 }
 
-/* A test reads end of file from stdin, as under `go test`: the runner's
- * stdin, a terminal or CI's pipe, is no test's input, and a test waiting
- * on it would wait for its deadline.  Left as it is if /dev/null cannot
- * be opened. */
-static void stdin_from_null(void)
-{
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0)
-		return;
-	if (null != STDIN_FILENO) {
-		dup2(null, STDIN_FILENO);
-		close(null);
-	} else {
-		fcntl(null, F_SETFD, 0);
-	}
-}
-
 /* Moves fd above the ones tests use, close-on-exec; -1 if it cannot. */
 static int move_high(int fd)
 {
@@ -572,7 +555,6 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 	deft_main_cleanups_forget();
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(DEFT_CHILD_SETUP_FAILED);
-	stdin_from_null();
 	/* Out of the way of the fds a test opens and closes. */
 	pipe_fd[0] = move_high(out);
 	pipe_fd[1] = move_high(err);

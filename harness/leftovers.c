@@ -41,8 +41,12 @@ static size_t read_children(int **pids)
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 &&
 	    errno == ECHILD)
 		return 0;
-	/* Orphans are given to the main thread (PR_SET_CHILD_SUBREAPER). */
-	char path[64], buf[4096];
+	/* Orphans are given to the main thread (PR_SET_CHILD_SUBREAPER).
+	 * Static: a deeper stack would cost the single-threaded supervisor
+	 * a page fault a test, its stack being shared with each new test
+	 * process until written. */
+	static char buf[4096];
+	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
 	         (int)getpid());
 	if (!deft_proc_read_small(path, buf, sizeof(buf)))
@@ -119,7 +123,7 @@ size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp,
 		int pid = pids[i];
 		if (known(pid, tests))
 			continue;
-		char path[64], stat[512];
+		static char path[64], stat[512];       /* as in read_children */
 		const char *comm;
 		char state;
 		int pgrp;

@@ -49,6 +49,10 @@ static struct child *children;
 static size_t started;
 const struct deft_supervisor_options *deft_sup_opts;
 static struct rlimit fd_limit;          /* the one tests get */
+/* What a test reads from stdin, as under `go test`: the runner's stdin, a
+ * terminal or a CI runner's pipe, is no test's input, and a test waiting
+ * on it would wait for its deadline.  -1: it keeps the runner's. */
+static int dev_null = -1;
 
 void deft_format_duration(char *buf, size_t size, long ms)
 {
@@ -253,6 +257,12 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 		if (pinned)
 			sched_setaffinity(0, sizeof(run_cpus), &run_cpus);
 		close(sigfd);
+		if (dev_null == STDIN_FILENO) {
+			fcntl(dev_null, F_SETFD, 0);
+		} else if (dev_null >= 0) {
+			dup2(dev_null, STDIN_FILENO);
+			close(dev_null);
+		}
 		close_all_but(keep);
 		close(sv[0]);
 		close(out[0]);
@@ -578,6 +588,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	deft_sup_own_children_note();
+	dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Each test process warms up backtrace() before its first signal
 	 * (child.c): the first call loads libgcc_s.  Load it here, once,
 	 * and the test processes inherit it instead of each loading and
@@ -662,6 +673,9 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	 * late to be blamed on the test that left it. */
 	deft_sup_kill_unblamed(0);
 	deft_sup_own_children_forget();
+	if (dev_null >= 0)
+		close(dev_null);
+	dev_null = -1;
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (run_timed_out && !interrupted)
