@@ -19,6 +19,7 @@
 #include "supervised.h"
 #include "symbolize.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +399,20 @@ static void log_on(unsigned id, const char *text)
 	deft_buf_free(&b);
 }
 
+static void logf_on(unsigned id, const char *fmt, ...) DEFT_FMT(2, 3);
+
+/* log_on, with the text formatted as by printf. */
+static void logf_on(unsigned id, const char *fmt, ...)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	deft_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	log_on(id, b.data);
+	deft_buf_free(&b);
+}
+
 void deft_sup_end_synthesised(unsigned id, const struct open_test *o,
                               enum deft_ending ending, const char *detail,
                               bool retried, const struct timespec *ended)
@@ -469,31 +484,21 @@ void deft_sup_finish(struct child *c)
 	if (why.len)
 		log_on(blamed, why.data);
 	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
+	unsigned top = c->open[0].id;
 	/* Processes left running are a leak: -leaks says what they cost. */
 	if (c->leftovers.len && deft_opt.leaks != DEFT_LEAKS_OFF) {
-		struct deft_buf b = DEFT_BUF_INIT;
-		deft_buf_printf(&b, "deft: the test left processes running, "
-		                "now killed: %s", c->leftovers.data);
-		log_on(c->open[0].id, b.data);
-		deft_buf_free(&b);
+		logf_on(top, "deft: the test left processes running, now "
+		        "killed: %s", c->leftovers.data);
 		failed |= deft_opt.leaks == DEFT_LEAKS_FAIL;
 	}
 	if (c->signals.len) {
-		struct deft_buf b = DEFT_BUF_INIT;
-		deft_buf_printf(&b, "deft: the test sent %s to the runner, "
-		                "its process's parent: ignored",
-		                c->signals.data);
-		log_on(c->open[0].id, b.data);
-		deft_buf_free(&b);
+		logf_on(top, "deft: the test sent %s to the runner, its "
+		        "process's parent: ignored", c->signals.data);
 		failed = true;
 	}
-	if (c->dropped) {
-		struct deft_buf b = DEFT_BUF_INIT;
-		deft_buf_printf(&b, "deft: %zu bytes of output were dropped "
-		                "after the first 4 MiB", c->dropped);
-		log_on(c->open[0].id, b.data);
-		deft_buf_free(&b);
-	}
+	if (c->dropped)
+		logf_on(top, "deft: %zu bytes of output were dropped after "
+		        "the first 4 MiB", c->dropped);
 	const char *blame = detail.len ? detail.data : NULL;
 	/* Close what is still open, innermost first, the top test last. */
 	while (c->nopen > 0) {

@@ -75,14 +75,10 @@ void deft_sup_own_children_forget(void)
 	n_own_children = 0;
 }
 
-/* Whether pid is one of the runner's own or a test process of tests. */
-static bool known(int pid, const struct child *tests)
+static bool own(int pid)
 {
 	for (size_t k = 0; k < n_own_children; k++)
 		if (own_children[k] == pid)
-			return true;
-	for (const struct child *c = tests; c; c = c->next)
-		if (c->pid == pid)
 			return true;
 	return false;
 }
@@ -114,14 +110,13 @@ static bool parse_stat(char *stat, const char **comm, char *state,
 	return true;
 }
 
-size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp,
-                             const struct child *tests)
+size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp)
 {
 	int *pids;
 	size_t n = read_children(&pids), killed = 0;
 	for (size_t i = 0; i < n; i++) {
 		int pid = pids[i];
-		if (known(pid, tests))
+		if (own(pid))
 			continue;
 		static char path[64], stat[512];       /* as in read_children */
 		const char *comm;
@@ -150,7 +145,7 @@ void deft_sup_kill_unblamed(int test_pgrp)
 {
 	struct deft_buf names = DEFT_BUF_INIT;
 	/* Killed all the same with -leaks=off, as a test's are. */
-	if (deft_sup_kill_adopted(&names, test_pgrp, NULL) &&
+	if (deft_sup_kill_adopted(&names, test_pgrp) &&
 	    deft_opt.leaks != DEFT_LEAKS_OFF) {
 		struct deft_buf note = DEFT_BUF_INIT;
 		deft_buf_printf(&note, "deft: tests that ran side by side left "

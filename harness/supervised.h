@@ -93,11 +93,11 @@ void deft_sup_own_children_forget(void);
  * process group. */
 void deft_sup_kill_group(struct child *c);
 /* Kills the processes the runner adopted that are still running: what
- * tests left outside their process groups.  Neither the runner's own nor
- * a process of tests (a list), nor one in test_pgrp, left to
- * deft_sup_kill_group.  Names them in *names; returns how many. */
-size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp,
-                             const struct child *tests);
+ * tests left outside their process groups.  For when no test process
+ * runs: all the runner's children then are adopted ones, but for its
+ * own and those in test_pgrp, left to deft_sup_kill_group.  Names them
+ * in *names; returns how many. */
+size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp);
 /* The same, with no test process running; the run's output names them,
  * as what no one test can be blamed for (but with -leaks=off). */
 void deft_sup_kill_unblamed(int test_pgrp);

@@ -84,19 +84,21 @@ static bool alone(const struct child *c)
 static void kill_leftovers(struct child *c)
 {
 	if (alone(c))
-		deft_sup_kill_adopted(&c->leftovers, c->pid, children);
+		deft_sup_kill_adopted(&c->leftovers, c->pid);
 	deft_sup_kill_group(c);
 }
 
 /* c has ended and gone from the list: what the runner adopted and that is
  * still running is c's if c ran alone, and otherwise can be blamed on no
- * one test once none runs: it is killed then, and the run says so. */
+ * one test once none runs: it is killed then, and the run says so.  Again
+ * after kill_leftovers: a process whose parent that killed is adopted
+ * only once the parent is gone. */
 static void kill_adopted_after(struct child *c)
 {
 	if (children != NULL)
 		return;
 	if (!c->beside_another) {
-		deft_sup_kill_adopted(&c->leftovers, c->pid, NULL);
+		deft_sup_kill_adopted(&c->leftovers, c->pid);
 		return;
 	}
 	deft_sup_kill_unblamed(c->pid);
@@ -391,7 +393,7 @@ static int64_t next_wakeup(int64_t run_deadline)
 	return next;
 }
 
-/* ---- the loop ---- */
+/* ---- running and collecting ---- */
 
 static void reap(void)
 {
@@ -485,6 +487,8 @@ static size_t collect(int64_t now)
 	return collected;
 }
 
+/* ---- signals ---- */
+
 /* The signals whose default would end or stop the runner, caught on its
  * signalfd: one from outside is an interrupt (a stop is a stop), one
  * that a test's process sends to its parent is that test's fault. */
@@ -514,6 +518,38 @@ static bool from_a_test(const struct signalfd_siginfo *si)
 	return false;
 }
 
+/* A signal read from the signalfd; *interrupted is the first that
+ * interrupted the run, 0 before. */
+static void on_signal(const struct signalfd_siginfo *si, int *interrupted)
+{
+	int sig = (int)si->ssi_signo;
+	if (sig == SIGCHLD || from_a_test(si))
+		return;
+	if (stops(sig)) {
+		/* Ctrl-Z: stopped, as without deft. */
+		raise(SIGSTOP);
+		return;
+	}
+	int64_t now = deft_now_ns();
+	if (!*interrupted) {
+		char note[96];
+		snprintf(note, sizeof(note), "deft: interrupted by SIG%s: "
+		         "tests are asked to stop; a second one kills them\n",
+		         sigabbrev_np(sig));
+		deft_report_note(note);
+	}
+	for (struct child *c = children; c; c = c->next) {
+		if (*interrupted)
+			kill_child(c);
+		else
+			ask_to_stop(c, DEFT_INTERRUPTED, sig, now, now);
+	}
+	if (!*interrupted)
+		*interrupted = sig;
+}
+
+/* ---- the loop ---- */
+
 static void poll_once(int sigfd, int64_t wake, int *interrupted)
 {
 	size_t n = 1 + 3 * running(), k = 1;
@@ -542,33 +578,8 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 			}
 		struct signalfd_siginfo si;
 		while (fds[0].revents &&
-		       read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			if (si.ssi_signo == SIGCHLD || from_a_test(&si))
-				continue;
-			if (stops((int)si.ssi_signo)) {
-				/* Ctrl-Z: stopped, as without deft. */
-				raise(SIGSTOP);
-				continue;
-			}
-			int64_t now = deft_now_ns();
-			if (!*interrupted) {
-				char note[96];
-				snprintf(note, sizeof(note), "deft: interrupted "
-				         "by SIG%s: tests are asked to stop; a "
-				         "second one kills them\n",
-				         sigabbrev_np((int)si.ssi_signo));
-				deft_report_note(note);
-			}
-			for (struct child *c = children; c; c = c->next) {
-				if (*interrupted)
-					kill_child(c);
-				else
-					ask_to_stop(c, DEFT_INTERRUPTED,
-					            (int)si.ssi_signo, now, now);
-			}
-			if (!*interrupted)
-				*interrupted = (int)si.ssi_signo;
-		}
+		       read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			on_signal(&si, interrupted);
 	}
 	reap();
 	free(fds);

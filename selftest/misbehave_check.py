@@ -250,7 +250,8 @@ def survivors(exe):
 
 def check_daemon_beside(totals, variant, exe):
     """A daemon left by a test while another test's process ran cannot be
-    blamed on one: it is killed at the end of the run, which says so."""
+    blamed on one: it is killed once no test's process runs, and the run's
+    output says so."""
     proc = subprocess.run([exe, "-jobs", "2", "-run",
                            "^(daemon_left_running|naps)$"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
