@@ -17,6 +17,11 @@
                   and bench/gen_check.py and built here with pkg-config;
                   bench/deps.sh installs the two (Debian packages
                   libcriterion-dev and check) when missing
+  logs            bench/log_bench.c: what one t_log costs in a test's
+                  own process and in process, for 100,000 short lines
+                  (each a message to the supervisor) and for 2,000,000,
+                  most past the 4 MiB a test may send, which are counted
+                  in the test's process, not sent
   cleanup costs   bench/cleanup_bench.c: t_cleanup and t_defer, each
                   registration plus its run, 1000 in each of 1000 tests,
                   and t_defer 1,000,000 times in one test
@@ -279,6 +284,24 @@ def process_mode(trivial, n=2000):
               f"{deft[1] / us:.2f}x as long")
 
 
+def logs():
+    """What a t_log costs in a test's own process and in process."""
+    log_bench = os.path.join(BUILD, "log_bench")
+    print("logs: us per t_log, the test's own cost subtracted:")
+    for test, n, what in (("log_lines", 100000, "100,000 short lines"),
+                          ("log_flood", 2000000, "2,000,000 lines, 4 MiB "
+                           "kept")):
+        us = {}
+        for mode in ("process", "none"):
+            base = [log_bench, "-isolation", mode]
+            full = best_time(base + ["-run", f"^{test}$"], runs=5)
+            empty = best_time(base + ["-run", "^log_none$"], runs=5)
+            us[mode] = per_test_us(full, empty, n)
+        print(f"  {what:40} {us['process']:6.2f} in a process, "
+              f"{us['none']:6.2f} in process "
+              f"({us['process'] / us['none']:.1f}x)")
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     trivial = os.path.join(BUILD, "trivial")
@@ -295,6 +318,7 @@ def main():
     print(f"  the same with -v to /dev/null: "
           f"{(verbose - empty) / n * 1e9:.0f} ns per test")
     process_mode(trivial)
+    logs()
     print("reports, to /dev/null or a file:")
     if os.path.exists("/usr/bin/time"):
         bench_reports(trivial, n, empty)
