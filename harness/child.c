@@ -157,10 +157,20 @@ static void pipe_cont(struct deft_reporter *r, unsigned id)
 	send_parts(DEFT_MSG_CONT, &m, sizeof(m), NULL, 0, NULL, 0);
 }
 
+/* Bytes of logs this process has sent.  Past DEFT_OUTPUT_LIMIT the
+ * supervisor would drop them all, so they are counted, not sent: a test
+ * that logs in a loop does not pay a message a line for nothing. */
+static uint64_t logs_sent;
+
 static void pipe_output(struct deft_reporter *r, unsigned id,
                         enum deft_stream stream, const char *text, size_t n)
 {
 	struct deft_msg_output o = {id, stream};
+	if (counter && __atomic_fetch_add(&logs_sent, n, __ATOMIC_RELAXED) >
+	                       DEFT_OUTPUT_LIMIT) {
+		__atomic_fetch_add(&counter->logs_dropped, n, __ATOMIC_RELAXED);
+		return;
+	}
 	flush_stdio();
 	do {
 		size_t part = n < OUTPUT_CHUNK ? n : OUTPUT_CHUNK;

@@ -6,7 +6,7 @@
  * to two pipes (protocol.h); child_output.c reads both and gives each
  * piece of output to the test that was running when it was written.
  * Here its events are reported as they come with -jobs 1, or queued and
- * reported when it is done; its output is kept up to OUTPUT_LIMIT bytes
+ * reported when it is done; its output is kept up to DEFT_OUTPUT_LIMIT bytes
  * a process.  The end of its top-level test is held back until the process
  * is gone, so that how it ended (a crash, a timeout, a process left
  * behind, output dropped) can still change the result: deft_sup_finish
@@ -24,8 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { OUTPUT_LIMIT = 4 << 20 };        /* bytes of output kept per test */
 
 static unsigned last_id;                /* the run's ids of tests */
 
@@ -63,7 +61,8 @@ void deft_sup_ingest(struct child *c, uint16_t type, const void *head,
 void deft_sup_ingest_output(struct child *c, uint32_t id, uint32_t stream,
                             const char *data, size_t n)
 {
-	size_t room = c->output < OUTPUT_LIMIT ? OUTPUT_LIMIT - c->output : 0;
+	size_t room = c->output < DEFT_OUTPUT_LIMIT ?
+	              DEFT_OUTPUT_LIMIT - c->output : 0;
 	size_t kept = n < room ? n : room;
 	struct deft_msg_output o = {id, stream};
 	if (kept > 0)
@@ -496,6 +495,9 @@ void deft_sup_finish(struct child *c)
 		        "process's parent: ignored", c->signals.data);
 		failed = true;
 	}
+	if (c->counter)
+		c->dropped += __atomic_load_n(&c->counter->logs_dropped,
+		                              __ATOMIC_RELAXED);
 	if (c->dropped)
 		logf_on(top, "deft: %zu bytes of output were dropped after "
 		        "the first 4 MiB", c->dropped);

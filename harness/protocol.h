@@ -33,6 +33,10 @@
 #define DEFT_PROTOCOL_VERSION 2
 #define DEFT_MSG_MAX 65536
 
+/* Bytes of output, logs included, the supervisor keeps from one test
+ * process; it counts the rest as dropped. */
+#define DEFT_OUTPUT_LIMIT (4 << 20)
+
 enum deft_msg_type {
 	DEFT_MSG_START = 1,     /* struct deft_msg_start, name, file */
 	DEFT_MSG_OUTPUT,        /* struct deft_msg_output, bytes */
@@ -65,7 +69,9 @@ struct deft_msg {
 struct deft_out_counter {
 	uint64_t seq;           /* odd while the supervisor reads a pipe */
 	uint64_t read[2];       /* bytes it has read from stdout, stderr */
-	uint64_t pad[5];        /* one cache line each */
+	uint64_t logs_dropped;  /* bytes of logs the process did not send,
+	                         * having sent more than DEFT_OUTPUT_LIMIT */
+	uint64_t pad[4];        /* one cache line each */
 };
 
 struct deft_msg_id {

@@ -221,6 +221,14 @@ TEST(output_spam)
 			break;
 }
 
+/* 300,000 log lines, "    misbehave.c:NNN: log line 0000000", 11 MB:
+ * the first 4 MiB are kept, the rest counted exactly. */
+TEST(log_spam)
+{
+	for (int i = 0; i < 300000; i++)
+		t_log(t, "log line %07d", i);
+}
+
 TEST(bad_bytes)
 {
 	static const char bytes[] = "invalid \xff\xfe utf-8, a NUL \0 here, "
