@@ -200,18 +200,24 @@ void deft_sup_drain(struct child *c)
 	} while (more);
 }
 
-/* Reads the pipes and the messages of a child, each message after the
- * output written before it, and the output after the last message. */
-void deft_sup_read(struct child *c)
+/* Reads the messages of a child, each after the output written before
+ * it, and, when pipes_ready, the output after the last message.  Output
+ * read before a receive that finds no message was written before any
+ * message still to come, so it goes to the innermost test; a message's
+ * marks read the pipes only as far as it needs, so a test that logs
+ * costs the supervisor no read of its pipes. */
+void deft_sup_read(struct child *c, bool pipes_ready)
 {
 	static char buf[DEFT_MSG_MAX + 4096];
 	if (c->chan < 0) {
 		deft_sup_drain(c);
 		return;
 	}
-	while (c->chan >= 0) {
+	if (pipes_ready) {
 		read_pipe(c, &c->out, DEFT_STREAM_STDOUT);
 		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
+	}
+	while (c->chan >= 0) {
 		ssize_t n = recv(c->chan, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
 			take_message(c, buf, (size_t)n);

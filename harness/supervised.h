@@ -109,9 +109,10 @@ void deft_sup_kill_unblamed(int test_pgrp);
 struct deft_out_counter *deft_sup_counter_take(void);
 void deft_sup_counter_give_back(struct deft_out_counter *counter);
 
-/* Reads c's messages and output, each message after the output written
- * before it; deft_sup_drain reads only the output, to its end. */
-void deft_sup_read(struct child *c);
+/* Reads c's messages, each after the output written before it, and
+ * when pipes_ready (poll said so) its output too; deft_sup_drain reads
+ * only the output, to its end. */
+void deft_sup_read(struct child *c, bool pipes_ready);
 void deft_sup_drain(struct child *c);
 
 /* ---- child_events.c ---- */

@@ -465,7 +465,7 @@ static size_t collect(int64_t now)
 		struct child *c = *p;
 		bool drained = c->chan < 0 && c->out < 0 && c->err < 0;
 		if (c->exited && (drained || now >= c->drain_until)) {
-			deft_sup_read(c);
+			deft_sup_read(c, false);
 			deft_sup_drain(c);
 			*p = c->next;
 			kill_adopted_after(c);
@@ -574,7 +574,8 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 			if (fds[i].revents) {
 				/* Output is given out with the
 				 * messages around it. */
-				deft_sup_read(owner[i]);
+				deft_sup_read(owner[i],
+				              fds[i].fd != owner[i]->chan);
 			}
 		struct signalfd_siginfo si;
 		while (fds[0].revents &&
