@@ -466,7 +466,7 @@ int t_main(int argc, char **argv)
 		deft_report_add(deft_tap_new(STDOUT_FILENO));
 	else
 		deft_report_add(deft_console_new(deft_opt.verbose,
-		                                 use_colour()));
+		                                 use_colour(), !st.isolated));
 	if (st.junit)
 		deft_report_add(deft_junit_new(st.junit));
 	deft_premature_exit_mark(true);

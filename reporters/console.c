@@ -21,9 +21,11 @@
 #include "tree.h"
 #include "../harness/buf.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { RERUNS_SHOWN = 10 };
 
@@ -75,7 +77,22 @@ struct console {
 	bool fail_on_flaky;
 	struct names failed;          /* to run alone, in order */
 	struct names flaky;           /* passed on a retry */
+	bool own_stdout;              /* tests share the runner's stdout */
+	FILE *out;                    /* stdout, or a copy if own_stdout */
 };
+
+/* Where the console writes.  Without isolation it is a copy of stdout
+ * taken when the run begins, so that a test that closes or redirects its
+ * stdout (fclose, freopen, dup2) does not take the report with it; what
+ * the runner's process printed to stdout goes out first, to keep the
+ * order the two were written in.  (With isolation the tests have stdouts
+ * of their own: a copy would only be one more descriptor for each test's
+ * process to let go of.) */
+static FILE *out(struct console *c)
+{
+	fflush(stdout);
+	return c->out;
+}
 
 /* Appends s to b in single quotes if the shell would read it otherwise. */
 static void shell_quote(struct deft_buf *b, const char *s)
@@ -147,8 +164,8 @@ static void print_reruns(struct console *c)
 {
 	if (c->failed.n == 0 || c->program == NULL)
 		return;
-	puts("to run a failed test alone (with -isolation none under a "
-	     "debugger):");
+	fputs("to run a failed test alone (with -isolation none under a "
+	      "debugger):\n", out(c));
 	size_t shown = 0, i = 0;
 	for (; i < c->failed.n && shown < RERUNS_SHOWN; i++) {
 		bool seen = false;
@@ -160,21 +177,24 @@ static void print_reruns(struct console *c)
 		run_pattern(&pattern, c->failed.v[i]);
 		deft_buf_printf(&line, "    %s -run ", c->program);
 		shell_quote(&line, pattern.data);
-		puts(line.data);
+		deft_buf_putc(&line, '\n');
+		fputs(line.data, out(c));
 		deft_buf_free(&line);
 		deft_buf_free(&pattern);
 		shown++;
 	}
 	if (i < c->failed.n)
-		printf("    (and %zu more)\n", c->failed.n - i);
+		fprintf(out(c), "    (and %zu more)\n", c->failed.n - i);
 }
 
 /* Ends a line a test's output left open, so deft's own lines start on
  * a line of their own. */
 static void end_line(struct console *c)
 {
-	if (c->midline)
-		putchar('\n');
+	if (c->midline) {
+		fputc('\n', out(c));
+		fflush(c->out);
+	}
 	c->midline = false;
 }
 
@@ -187,6 +207,14 @@ static void console_begin(struct deft_reporter *r,
                           const struct deft_run_info *run)
 {
 	struct console *c = (struct console *)r;
+	int fd = c->own_stdout ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
+	c->out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (c->out == NULL) {
+		/* No stdout to copy: its writes fail, and the run says so. */
+		if (fd >= 0)
+			close(fd);
+		c->out = stdout;
+	}
 	c->fail_on_flaky = run->fail_on_flaky;
 	if (run->argc < 1 || run->argv[0] == NULL || run->argv[0][0] == '\0')
 		return;
@@ -197,9 +225,10 @@ static void console_begin(struct deft_reporter *r,
 
 static void console_note(struct deft_reporter *r, const char *text)
 {
-	end_line((struct console *)r);
-	fputs(text, stdout);
-	fflush(stdout);
+	struct console *c = (struct console *)r;
+	end_line(c);
+	fputs(text, out(c));
+	fflush(c->out);
 }
 
 static void console_start(struct deft_reporter *r,
@@ -211,8 +240,8 @@ static void console_start(struct deft_reporter *r,
 	state(o)->retry = test->retry;
 	end_line(c);
 	if (c->verbose) {
-		printf("=== RUN   %s\n", test->name);
-		fflush(stdout);
+		fprintf(out(c), "=== RUN   %s\n", test->name);
+		fflush(c->out);
 	}
 	c->last = test->id;
 }
@@ -222,8 +251,10 @@ static void console_pause(struct deft_reporter *r, unsigned id)
 	struct console *c = (struct console *)r;
 	struct deft_node *o = find(c, id);
 	end_line(c);
-	if (c->verbose && o)
-		printf("=== PAUSE %s\n", o->name);
+	if (c->verbose && o) {
+		fprintf(out(c), "=== PAUSE %s\n", o->name);
+		fflush(c->out);
+	}
 	c->last = id;
 }
 
@@ -232,8 +263,10 @@ static void console_cont(struct deft_reporter *r, unsigned id)
 	struct console *c = (struct console *)r;
 	struct deft_node *o = find(c, id);
 	end_line(c);
-	if (c->verbose && o)
-		printf("=== CONT  %s\n", o->name);
+	if (c->verbose && o) {
+		fprintf(out(c), "=== CONT  %s\n", o->name);
+		fflush(c->out);
+	}
 	c->last = id;
 }
 
@@ -247,12 +280,12 @@ static void console_output(struct deft_reporter *r, unsigned id,
 		/* As Go's -v: say whose output follows when it changes. */
 		end_line(c);
 		if (c->last != 0)
-			printf("=== NAME  %s\n", o->name);
+			fprintf(out(c), "=== NAME  %s\n", o->name);
 		c->last = id;
 	}
 	if (c->verbose || o == NULL) {
-		fwrite(text, 1, n, stdout);
-		fflush(stdout);
+		fwrite(text, 1, n, out(c));
+		fflush(c->out);
 		if (n > 0)
 			c->midline = text[n - 1] != '\n';
 	} else {
@@ -317,17 +350,18 @@ static void console_end(struct deft_reporter *r, unsigned id,
 			deft_held_add_block(&state(o->parent)->out, &line,
 			                    &state(o)->out);
 		} else {
-			fwrite(line.data, 1, line.len, stdout);
-			deft_held_print(stdout, &state(o)->out);
+			fwrite(line.data, 1, line.len, out(c));
+			deft_held_print(c->out, &state(o)->out);
 			deft_buf_free(&line);
 		}
 	}
 	if (o->parent == NULL && end->retried) {
 		end_line(c);
-		printf("deft: %s failed; it runs again (-retries)\n", o->name);
+		fprintf(out(c), "deft: %s failed; it runs again (-retries)\n",
+		        o->name);
 	}
 	if (o->parent == NULL) {
-		fflush(stdout);
+		fflush(c->out);
 		c->last = id;
 	}
 	unlink_open(c, o);
@@ -339,26 +373,42 @@ static bool console_finish(struct deft_reporter *r,
 	struct console *c = (struct console *)r;
 	end_line(c);
 	if (tot->passed + tot->failed + tot->skipped == 0)
-		puts("deft: warning: no tests to run");
+		fputs("deft: warning: no tests to run\n", out(c));
 	print_reruns(c);
 	names_free(&c->failed);
 	if (c->flaky.n > 0) {
-		printf("flaky, passed on a retry%s:\n", c->fail_on_flaky
-		       ? " (-fail-on-flaky: the run fails)" : "");
+		fprintf(out(c), "flaky, passed on a retry%s:\n",
+		        c->fail_on_flaky ? " (-fail-on-flaky: the run fails)"
+		                         : "");
 		for (size_t i = 0; i < c->flaky.n; i++)
-			printf("    %s\n", c->flaky.v[i]);
+			fprintf(out(c), "    %s\n", c->flaky.v[i]);
 	}
 	names_free(&c->flaky);
 	free(c->program);
 	c->program = NULL;
 	bool failed = tot->failed || (c->fail_on_flaky && tot->flaky);
-	puts(failed ? "FAIL" : "PASS");
-	printf("%lu passed, %lu failed, %lu skipped\n", tot->passed,
-	       tot->failed, tot->skipped);
-	return fflush(stdout) == 0;
+	fputs(failed ? "FAIL\n" : "PASS\n", out(c));
+	fprintf(c->out, "%lu passed, %lu failed, %lu skipped\n", tot->passed,
+	        tot->failed, tot->skipped);
+	return fflush(c->out) == 0 && !ferror(c->out);
 }
 
-struct deft_reporter *deft_console_new(bool verbose, bool colour)
+/* In a process forked from the run's (a test forked it, without
+ * isolation) the console lets go of the run's copy of stdout: what it
+ * still prints there goes to that process's stdout, which a death test's
+ * child has captured. */
+static bool console_forked(struct deft_reporter *r)
+{
+	struct console *c = (struct console *)r;
+	if (c->out && c->out != stdout) {
+		deft_report_drop_stream(c->out);
+		c->out = stdout;
+	}
+	return true;
+}
+
+struct deft_reporter *deft_console_new(bool verbose, bool colour,
+                                       bool own_stdout)
 {
 	struct console *c = deft_xcalloc(1, sizeof(*c));
 	c->r.begin = console_begin;
@@ -369,7 +419,9 @@ struct deft_reporter *deft_console_new(bool verbose, bool colour)
 	c->r.output = console_output;
 	c->r.end = console_end;
 	c->r.finish = console_finish;
+	c->r.forked = console_forked;
 	c->verbose = verbose;
 	c->colour = colour;
+	c->own_stdout = own_stdout;
 	return &c->r;
 }

@@ -290,11 +290,12 @@ static bool json_finish(struct deft_reporter *r,
 	return ok;
 }
 
-static void json_forked(struct deft_reporter *r)
+static bool json_forked(struct deft_reporter *r)
 {
 	struct json *j = (struct json *)r;
 	if (j->out)
 		deft_report_drop_stream(j->out);
+	return false;
 }
 
 struct deft_reporter *deft_json_new(int fd)

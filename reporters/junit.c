@@ -613,11 +613,12 @@ static bool junit_finish(struct deft_reporter *r,
 	return ok;
 }
 
-static void junit_forked(struct deft_reporter *r)
+static bool junit_forked(struct deft_reporter *r)
 {
 	struct junit *j = (struct junit *)r;
 	if (j->out)
 		deft_report_drop_stream(j->out);
+	return false;
 }
 
 struct deft_reporter *deft_junit_new(const char *path)

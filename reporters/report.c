@@ -202,12 +202,10 @@ void deft_report_forked(void)
 	struct deft_reporter **p = &reporters;
 	while (*p) {
 		struct deft_reporter *r = *p;
-		if (r->forked) {
-			r->forked(r);
+		if (r->forked && !r->forked(r))
 			*p = r->next;
-		} else {
+		else
 			p = &r->next;
-		}
 	}
 	last = p;
 }

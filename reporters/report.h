@@ -95,10 +95,11 @@ struct deft_reporter {
 	/* In a process just forked from the run's, the only thread there:
 	 * let go of the file written to without writing to it, so that the
 	 * process cannot repeat what the run had not yet written (exit()
-	 * flushes stdio) nor write into it.  No other callback of the
-	 * reporter is called in that process.  NULL for a reporter that
-	 * writes nothing of its own (the console writes to stdout). */
-	void (*forked)(struct deft_reporter *r);
+	 * flushes stdio) nor write into it.  Returns whether the reporter
+	 * stays in that process (the console, on the process's own stdout);
+	 * no other callback of one that does not is called there.  NULL
+	 * for a reporter that keeps nothing of the run's open. */
+	bool (*forked)(struct deft_reporter *r);
 	struct deft_reporter *next;
 };
 
@@ -122,15 +123,18 @@ struct deft_totals deft_report_totals(void);
  * reports to its supervisor instead. */
 void deft_report_reset(void);
 /* In a process just forked (by deft or by a test), the only thread there:
- * drops the reporters that write files, each let go by its forked
- * callback, and makes the run's lock usable again. */
+ * has each reporter let go of what it writes to (its forked callback) and
+ * drops those that write files, and makes the run's lock usable again. */
 void deft_report_forked(void);
 /* For a forked callback: lets go of out without writing what its buffer
  * holds; the FILE stays allocated, and can write nothing. */
 void deft_report_drop_stream(FILE *out);
 
-/* The console reporter: Go's format, verbose or not, on stdout. */
-struct deft_reporter *deft_console_new(bool verbose, bool colour);
+/* The console reporter: Go's format, verbose or not, on stdout; with
+ * own_stdout (tests run in the runner's process) on a copy of stdout
+ * taken at begin, and in a process forked from the run's on its own. */
+struct deft_reporter *deft_console_new(bool verbose, bool colour,
+                                       bool own_stdout);
 
 /* The file formats.  Each closes subtests still open when their parent
  * ends, and tests still open at finish, as crashed/interrupted; after

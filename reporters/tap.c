@@ -259,11 +259,12 @@ static bool tap_finish(struct deft_reporter *r, const struct deft_totals *tot)
 	return ok;
 }
 
-static void tap_forked(struct deft_reporter *r)
+static bool tap_forked(struct deft_reporter *r)
 {
 	struct tap *p = (struct tap *)r;
 	if (p->out)
 		deft_report_drop_stream(p->out);
+	return false;
 }
 
 struct deft_reporter *deft_tap_new(int fd)

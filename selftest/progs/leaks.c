@@ -258,6 +258,16 @@ TEST(leak_and_failure)
 	t_error(t, "and a failure of its own");
 }
 
+/* Sends its stdout to /dev/null, as a test capturing a program's output
+ * might, and leaves it there: a leak of fd 1.  Without isolation the
+ * rest of the run shares that stdout, and its report must still reach
+ * the console (which writes to a copy of its own). */
+TEST(stdout_redirected)
+{
+	T_ASSERT(t, freopen("/dev/null", "w", stdout) != NULL);
+	printf("into /dev/null\n");
+}
+
 /* Cleans up after itself: passes. */
 TEST(clean)
 {
