@@ -83,8 +83,14 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 			deft_buf_free(&what);
 			return DEFT_TIMED_OUT;
 		}
-		deft_buf_printf(why, "deft: %s, and was still running %s "
-		                "later: killed%s", what.data, grace, cpu);
+		if (c->stopped_by)
+			deft_buf_printf(why, "deft: %s while its process was "
+			                "stopped by SIG%s: killed%s", what.data,
+			                sigabbrev_np(c->stopped_by), cpu);
+		else
+			deft_buf_printf(why, "deft: %s, and was still running "
+			                "%s later: killed%s", what.data, grace,
+			                cpu);
 		deft_buf_free(&what);
 		if (c->stacks.len) {
 			deft_buf_puts(why, "\nits threads were:\n");
@@ -95,10 +101,10 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 	if (c->forced == DEFT_INTERRUPTED) {
 		deft_buf_puts(detail, "interrupted");
 		deft_buf_printf(why, "deft: the run was interrupted %s",
-		                c->stage == KILLED
-		                        ? "and the test did not stop in time: "
-		                          "killed"
-		                        : "while this test ran");
+		                c->stage != KILLED ? "while this test ran"
+		                : c->stopped_by ? "while its process was "
+		                                  "stopped: killed"
+		                : "and the test did not stop in time: killed");
 		return DEFT_INTERRUPTED;
 	}
 	if (c->crash.len >= sizeof(struct deft_msg_crash)) {

@@ -53,6 +53,8 @@ struct child {
 	enum stage stage;
 	enum deft_ending forced;        /* DEFT_ENDED unless stopped by us */
 	bool by_run_timeout;            /* forced by -timeout */
+	int stopped_by;                 /* the signal that had stopped it
+	                                 * when it was killed, or 0 */
 	long timeout_ms;
 	int64_t deadline, next_step, drain_until;
 	int64_t exited_at;              /* deft_now_ns() when found gone */

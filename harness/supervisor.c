@@ -359,6 +359,11 @@ static void kill_child(struct child *c)
 {
 	if (c->exited)
 		return;
+	/* Stopped (SIGSTOP, say), it could neither finish nor answer. */
+	siginfo_t si = {0};
+	if (waitid(P_PID, (id_t)c->pid, &si, WSTOPPED | WNOHANG | WNOWAIT) ==
+	            0 && si.si_pid == c->pid && si.si_code == CLD_STOPPED)
+		c->stopped_by = si.si_status;
 	c->stage = KILLED;
 	kill(-c->pid, SIGKILL);
 	kill(c->pid, SIGKILL);
@@ -526,8 +531,14 @@ static void on_signal(const struct signalfd_siginfo *si, int *interrupted)
 	if (sig == SIGCHLD || from_a_test(si))
 		return;
 	if (stops(sig)) {
-		/* Ctrl-Z: stopped, as without deft. */
+		/* Ctrl-Z: stopped, as without deft, and the test processes
+		 * with it.  Each is in a process group of its own, which the
+		 * terminal does not stop, nor continue at fg. */
+		for (struct child *c = children; c; c = c->next)
+			kill(-c->pid, SIGSTOP);
 		raise(SIGSTOP);
+		for (struct child *c = children; c; c = c->next)
+			kill(-c->pid, SIGCONT);
 		return;
 	}
 	int64_t now = deft_now_ns();

@@ -107,6 +107,10 @@ def expectations(variant):
         ("killed", "fail", [r"deft: test process killed by SIGKILL"]),
         ("fine_after_killed", "pass", []),
         ("infinite_loop", "fail", [timed_out.format(spinning)] + loop),
+        ("stops_itself", "fail", [r"deft: test timed out after 300ms while "
+                                  r"its process was stopped by SIGSTOP: "
+                                  r"killed \(its process used 0\.\d\ds "
+                                  r"of CPU\)\n"]),
         ("deadlock", "fail", [timed_out.format(waiting)] + deadlock),
         ("fine_after_deadlock", "pass", []),
         ("close_all_fds", "fail", [r"deft: the test closed or replaced deft's"
@@ -220,6 +224,7 @@ def check_misbehave(totals, variant, build):
         check_blame(totals, name, variant, events)
         check_junit(totals, name, variant, xml, events)
         check_interrupt(totals, variant, exe, tmp)
+        check_suspend(totals, variant, exe)
         check_deep_hang(totals, variant, exe, tmp)
         if variant != "asan":
             check_slow_addr2line(totals, variant, exe, tmp)
@@ -464,13 +469,12 @@ def check_deadline_while_stalled(totals, variant, build):
                  in out, f"status {proc.returncode}\n{out[-2000:]}")
 
 
-def run_interrupted(exe, xml, signals, sig=signal.SIGINT):
-    """Runs the sleeping test, sends sig when it runs, and again after
-    0.1s if signals is 2; returns (status, stdout, seconds after the
-    first)."""
-    proc = subprocess.Popen([exe, "-v", "-run", "^sleeps$", "-grace", "1s",
-                             "-junit", xml], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+def start_sleeping(exe, *args):
+    """Starts the sleeping test with -v and args; returns the runner, a
+    watchdog that kills it after 20s, and its output up to the test's
+    "sleeping"."""
+    proc = subprocess.Popen([exe, "-v", "-run", "^sleeps$", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     watchdog = threading.Timer(20, proc.kill)
     watchdog.start()
     out = b""
@@ -479,6 +483,14 @@ def run_interrupted(exe, xml, signals, sig=signal.SIGINT):
         if not line:
             break
         out += line
+    return proc, watchdog, out
+
+
+def run_interrupted(exe, xml, signals, sig=signal.SIGINT):
+    """Runs the sleeping test, sends sig when it runs, and again after
+    0.1s if signals is 2; returns (status, stdout, seconds after the
+    first)."""
+    proc, watchdog, out = start_sleeping(exe, "-grace", "1s", "-junit", xml)
     start = time.monotonic()
     for i in range(signals):
         if i:
@@ -492,6 +504,54 @@ def run_interrupted(exe, xml, signals, sig=signal.SIGINT):
     watchdog.cancel()
     return proc.returncode, (out + rest).decode("utf-8", "replace"), \
         time.monotonic() - start
+
+
+def stopped(pid):
+    """Whether process pid is stopped; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2] in "tT"
+
+
+def wait_until(cond, seconds=3):
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def check_suspend(totals, variant, exe):
+    """Ctrl-Z (SIGTSTP from outside) stops the runner and the test's
+    process, which has a process group of its own, and fg (SIGCONT to the
+    runner alone) lets both go on."""
+    proc, watchdog, out = start_sleeping(exe, "-grace", "100ms")
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+        tests = [int(p) for p in f.read().split()]
+    proc.send_signal(signal.SIGTSTP)
+    both_stop = bool(tests) and wait_until(
+        lambda: stopped(proc.pid) and all(stopped(p) for p in tests))
+    states = [stopped(p) for p in [proc.pid, *tests]]
+    proc.send_signal(signal.SIGCONT)
+    both_go_on = wait_until(
+        lambda: not stopped(proc.pid) and not any(stopped(p) for p in tests))
+    states += [stopped(p) for p in [proc.pid, *tests]]
+    for _ in range(2):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+    rest, _ = proc.communicate()
+    watchdog.cancel()
+    name = f"{variant}: misbehave: Ctrl-Z"
+    totals.check(f"{name} stops the test's process with the runner, and "
+                 f"fg continues both", both_stop and both_go_on and
+                 proc.returncode == 130,
+                 f"runner and tests {[proc.pid, *tests]} stopped: "
+                 f"{states}; status {proc.returncode}\n"
+                 f"{(out + rest).decode('utf-8', 'replace')[-2000:]}")
 
 
 def check_interrupt(totals, variant, exe, tmp):

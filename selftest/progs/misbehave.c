@@ -140,6 +140,13 @@ TEST(infinite_loop, .timeout_ms = 300)
 		zero = 0;
 }
 
+/* Stopped, it can neither finish nor answer: its deadline kills it, and
+ * the report says it was stopped. */
+TEST(stops_itself, .timeout_ms = 300)
+{
+	raise(SIGSTOP);
+}
+
 static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t both_locked;
