@@ -157,9 +157,9 @@ static void pipe_cont(struct deft_reporter *r, unsigned id)
 	send_parts(DEFT_MSG_CONT, &m, sizeof(m), NULL, 0, NULL, 0);
 }
 
-/* Bytes of logs this process has sent.  Past DEFT_OUTPUT_LIMIT the
- * supervisor would drop them all, so they are counted, not sent: a test
- * that logs in a loop does not pay a message a line for nothing. */
+/* Bytes of logs this process has had to report.  Past DEFT_OUTPUT_LIMIT
+ * the supervisor would drop them all, so they are counted, not sent: a
+ * test that logs in a loop does not pay a message a line for nothing. */
 static uint64_t logs_sent;
 
 static void pipe_output(struct deft_reporter *r, unsigned id,
