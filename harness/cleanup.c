@@ -70,6 +70,14 @@ t_handle deft_cleanup(T *t, const char *file, int line, const char *what,
 		deft_fail_at(t, file, line, "t_cleanup: function is NULL");
 		return NULL;
 	}
+	if (deft_in_body_frames(t, arg)) {
+		deft_fail_at(t, file, line, "t_cleanup(%s): its argument "
+		             "points into the stack of the function that "
+		             "registers it, which is gone when the cleanup "
+		             "runs; keep it in static or allocated memory "
+		             "(the cleanup is not registered)", what);
+		return NULL;
+	}
 	return cleanup_push(t, file, line, what, fn, arg);
 }
 

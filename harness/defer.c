@@ -229,6 +229,20 @@ t_handle deft_defer(T *t, const char *file, int line, const char *expr,
 		return NULL;
 	}
 	size_t n = (size_t)nargs;
+	for (size_t i = 0; i < n; i++) {
+		if ((args[i].kind == DEFT_K_PTR || args[i].kind == DEFT_K_STR)
+		    && deft_in_body_frames(t, args[i].kind == DEFT_K_PTR ?
+		                           args[i].v.p : args[i].v.s)) {
+			deft_fail_at(t, file, line, "t_defer(%s): argument %zu "
+			             "points into the stack of the function "
+			             "that registers the call, which is gone "
+			             "when the call is made; keep what it "
+			             "points to in static or allocated memory "
+			             "(the call is not registered)", expr,
+			             i + 1);
+			return NULL;
+		}
+	}
 	pthread_mutex_lock(&t->mu);
 	struct deft_call *c = deft_arena_alloc(
 		&t->arena, sizeof(*c) + n * (sizeof(ffi_type *) +

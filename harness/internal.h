@@ -87,6 +87,7 @@ struct T {
 	bool finished;
 	bool stop_pending;          /* t_fatal on t from inside a subtest */
 	pthread_t thread;           /* the thread that runs the body */
+	const void *body_top;       /* the stack above the body's frames */
 	sigjmp_buf *exit_to;        /* where t_fatal/t_skip return to */
 	struct t_cleanup_handle *in_cleanup;
 	struct deft_cleanup_list cleanups;
@@ -132,6 +133,11 @@ struct T {
 
 /* Reports that t starts, unless that was done already. */
 void deft_test_report_start(T *t);
+/* Whether p points into the stack frames below deft_test_run's on t's
+ * stack (its body's, a fixture's, a running cleanup's), which are gone
+ * by the time a cleanup registered from there runs.  False when called
+ * from another thread or test, whose stack is another. */
+bool deft_in_body_frames(T *t, const void *p);
 /* Runs fn(t, arg) as the test t, then its cleanups, and reports it.
  * RETURNS: true when t ran sequentially (its t_run frees it); false when
  * its family owns it (parallel, or a group member). */

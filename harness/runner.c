@@ -128,6 +128,17 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg)
 	t->exit_to = outer;
 }
 
+DEFT_NOINLINE bool deft_in_body_frames(T *t, const void *p)
+{
+	/* On t's stack, the caller's frames run from this one up to
+	 * deft_test_run's. */
+	if (t->body_top == NULL || deft_current() != t)
+		return false;
+	uintptr_t a = (uintptr_t)p;
+	return a >= (uintptr_t)__builtin_frame_address(0) &&
+	       a < (uintptr_t)t->body_top;
+}
+
 static enum deft_result result_of(T *t)
 {
 	if (t->group && deft_group_cancelled_member(t))
@@ -168,6 +179,7 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 	deft_set_current(t);
 	if (t->depth == 0)
 		deft_leak_before(t);
+	t->body_top = __builtin_frame_address(0);
 	deft_call_stoppable(t, fn, arg);
 	deft_family_finish(t);
 	deft_ctx_cancel_test(t, "context canceled: the test is done and its "

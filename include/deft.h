@@ -170,12 +170,18 @@ DEFT_NORETURN void deft_skip(T *t, const char *file, int line,
  * the body.  A cleanup may register more cleanups; those run next.  A
  * cleanup that calls t_error fails the test; one that calls t_fatal or
  * t_skip stops only itself, and the remaining cleanups still run.
+ *
+ * So what a cleanup's pointers point to must outlive the function that
+ * registers it.  A t_cleanup argument, or a pointer or string argument of
+ * t_defer, that points into the stack frame of that function (the body, a
+ * fixture it calls, a cleanup) fails the test, and is not registered.
  * ------------------------------------------------------------------------ */
 
 /*
  * t_cleanup(t, fn, arg) - register fn(t, arg) to run when the test is done.
  * RETURNS: a handle for t_cleanup_cancel() or t_cleanup_run_now(), valid
- * until the test is done.
+ * until the test is done; NULL when the test failed instead (fn NULL, or
+ * arg pointing into the caller's stack frame), which those calls ignore.
  */
 #define t_cleanup(t, fn, arg) \
 	deft_cleanup(t, __FILE__, __LINE__, #fn, fn, arg)
@@ -204,7 +210,8 @@ void t_cleanup_run_now(T *t, t_handle h);
  * Up to 12 arguments of any integer, floating or pointer type; the types
  * are taken from the argument expressions at compile time, as they are for
  * the variadic arguments of printf, so pass a double as 1.0, not 1.
- * Returns the cleanup's handle.
+ * Returns the cleanup's handle, or NULL when the test failed instead (a
+ * NULL function, a pointer into the caller's stack frame).
  *
  * t_defer_check(t, f, args...) does the same and fails the test when the
  * call returns an error value for its type: a non-zero integer (-1 from

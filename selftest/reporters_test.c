@@ -8,6 +8,7 @@
  * helpers are checked over every byte value.  Validation of whole reports
  * by xmllint, gotestsum and prove is in selftest/reports_check.py.
  */
+#define _GNU_SOURCE
 #include <deft.h>
 
 #include "../reporters/escape.h"
@@ -113,15 +114,18 @@ TEST(json_escape)
 	deft_buf_free(&b);
 }
 
-/* A scratch file the reporter writes to; read back with slurp(). */
+/* A scratch file the reporter writes to; read back with slurp().  The
+ * path is allocated: the deferred unlink runs after the test's frame. */
 struct scratch {
-	char path[64];
+	char *path;
 	int fd;
 };
 
 static void scratch_open(T *t, struct scratch *s)
 {
-	strcpy(s->path, "/tmp/deft-report-XXXXXX");
+	s->path = strdup("/tmp/deft-report-XXXXXX");
+	T_ASSERT_NOT_NULL(t, s->path);
+	t_defer(t, free, s->path);
 	s->fd = mkstemp(s->path);
 	T_ASSERT_GE(t, s->fd, 0);
 	t_defer(t, unlink, s->path);
@@ -242,16 +246,13 @@ TEST(json_abnormal_endings)
 
 TEST(junit_abnormal_endings)
 {
-	char dir[] = "/tmp/deft-junit-XXXXXX";
-	T_ASSERT_NOT_NULL(t, mkdtemp(dir));
-	t_defer(t, rmdir, dir);
-	char path[64];
-	snprintf(path, sizeof(path), "%s/report.xml", dir);
+	char *path;
+	T_ASSERT_GE(t, asprintf(&path, "%s/report.xml", t_tempdir(t)), 0);
+	t_defer(t, free, path);
 	struct deft_reporter *r = deft_junit_new(path);
 	t_defer(t, free, r);
 	feed(r, true);
 	T_EXPECT(t, r->finish(r, &run_totals));
-	t_defer(t, unlink, path);
 	char *out = slurp(t, path);
 	T_EXPECT(t, xml_clean(out, strlen(out)));
 	T_EXPECT_LT(t, strlen(out), (size_t)(10u << 20));

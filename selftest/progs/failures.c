@@ -7,6 +7,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 TEST(integers)
@@ -144,4 +145,55 @@ TEST(misuse)
 	t_run(t, "wrong_handle", uses_parent_handle, &h);
 	t_run(t, NULL, nothing, NULL);
 	t_cleanup(t, NULL, NULL);
+}
+
+/* Pointers into a stack frame that is gone when the cleanup runs: each
+ * registration fails, and is not made (no "made" line in the output). */
+static void made(const char *what)
+{
+	printf("made: %s\n", what);
+}
+
+static void prints_arg(T *t, void *arg)
+{
+	made(arg);
+}
+
+static void fixture_with_local(T *t)
+{
+	char path[] = "local path";
+	t_defer(t, made, path);
+}
+
+static void registers_local(T *t, void *arg)
+{
+	char here[] = "cleanup's local";
+	t_cleanup(t, prints_arg, here);
+}
+
+static void keeps_parents_local(T *t, void *arg)
+{
+	t_cleanup(t, prints_arg, arg);  /* runs before the parent returns */
+	char own[] = "subtest's local";
+	t_defer(t, made, own);
+}
+
+static void after_pause(T *t, void *arg)
+{
+	t_parallel(t);
+	char own[] = "parallel subtest's local";
+	t_cleanup(t, prints_arg, own);
+}
+
+TEST(stack_pointers_in_cleanups)
+{
+	static char kept[] = "static";
+	char local[] = "test's local";
+	fixture_with_local(t);
+	t_cleanup(t, prints_arg, local);
+	t_cleanup(t, registers_local, NULL);
+	t_defer(t, made, kept);
+	t_defer(t, made, "literal");
+	t_run(t, "sub", keeps_parents_local, local);
+	t_run(t, "parallel", after_pause, NULL);
 }
