@@ -416,6 +416,8 @@ int t_run_tests(t_m *m)
 		interrupted = deft_supervise(tests, n, &st->sup);
 		free(tests);
 	} else {
+		if (deft_opt.leaks != DEFT_LEAKS_OFF)
+			deft_leak_keep_std_fds();
 		deft_ctx_set_timeout((double)st->sup.run_timeout_ms / 1000);
 		deft_ctx_install_signals();
 		deft_run_in_process(st->sup.run_timeout_ms, st->sup.grace_ms);

@@ -365,10 +365,14 @@ bool deft_leak_parse_mode(const char *value, enum deft_leak_mode *mode);
 /* Snapshots the process before a top-level test's body. */
 void deft_leak_before(T *t);
 /* After all of t's cleanups: reports what t left behind, restoring the
- * environment, working directory and umask. */
+ * environment, working directory, umask and (deft_leak_keep_std_fds)
+ * the standard descriptors. */
 void deft_leak_after(T *t);
 /* A descriptor the harness owns, never counted as a leak. */
 void deft_leak_ignore_own_fd(int fd);
+/* Without isolation: keeps copies of descriptors 0, 1 and 2, which the
+ * check then reports closed, and puts back when closed or replaced. */
+void deft_leak_keep_std_fds(void);
 
 /* ---- match.c: -run and -skip ---- */
 

@@ -24,6 +24,7 @@
 #include "sanitizers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,18 +268,80 @@ static void describe_fd(struct deft_buf *out, int fd, bool reopened)
 	                "file it was before the test)" : "");
 }
 
+/* Copies of descriptors 0, 1 and 2 as the run began without isolation
+ * (-1 where one was closed), to put back after a test that closed or
+ * replaced one: the tests after it, and the runner's own messages to
+ * stderr, would lose them. */
+static int std_copy[3] = {-1, -1, -1};
+
+void deft_leak_keep_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		std_copy[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (std_copy[fd] >= 0)
+			deft_leak_ignore_own_fd(std_copy[fd]);
+	}
+}
+
+/* Puts back standard descriptor fd as it was before the test, from its
+ * copy, with its stdio stream: flushed first, so that what the test
+ * printed goes where the test sent it, and opened again if the test
+ * closed it with fclose. */
+static bool restore_std_fd(int fd, const struct fd_id *was)
+{
+	struct stat st;
+	if (std_copy[fd] < 0 || fstat(std_copy[fd], &st) != 0 ||
+	    st.st_dev != was->dev || st.st_ino != was->ino)
+		return false;
+	FILE **stream = fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr;
+	bool closed = fileno(*stream) < 0;
+	if (!closed)
+		fflush(*stream);
+	if (dup2(std_copy[fd], fd) != fd)
+		return false;
+	if (closed) {
+		/* glibc's std streams are variables, meant to be set */
+		FILE *f = fdopen(fd, fd == 0 ? "r" : "w");
+		if (f == NULL)
+			return false;
+		if (fd == 2)
+			setvbuf(f, NULL, _IONBF, 0);
+		*stream = f;
+	}
+	clearerr(*stream);
+	return true;
+}
+
 static void compare_fds(struct deft_leak *l, const struct snapshot *now,
-                        struct verdict *v, struct deft_buf *out)
+                        struct verdict *v, struct deft_buf *out,
+                        bool restore)
 {
 	for (size_t i = 0; i < now->nfds; i++) {
-		const struct fd_id *was = find_fd(&l->before, now->fds[i].fd);
+		int fd = now->fds[i].fd;
+		const struct fd_id *was = find_fd(&l->before, fd);
 		bool reopened = was && (was->dev != now->fds[i].dev ||
 		                        was->ino != now->fds[i].ino);
-		if ((was && !reopened) || fd_ignored(l, now->fds[i].fd))
+		if ((was && !reopened) || fd_ignored(l, fd))
 			continue;
 		v->leaks++;
 		if (out)
-			describe_fd(out, now->fds[i].fd, reopened);
+			describe_fd(out, fd, reopened);
+		if (reopened && fd < 3 && restore && restore_std_fd(fd, was) &&
+		    out)
+			deft_buf_puts(out, " (restored)");
+	}
+	/* A standard descriptor closed: only without isolation do later
+	 * tests depend on it. */
+	for (int fd = 0; fd < 3; fd++) {
+		const struct fd_id *was = find_fd(&l->before, fd);
+		if (std_copy[fd] < 0 || was == NULL || find_fd(now, fd) ||
+		    fd_ignored(l, fd))
+			continue;
+		v->leaks++;
+		if (out)
+			deft_buf_printf(out, "\nfile descriptor %d: closed", fd);
+		if (restore && restore_std_fd(fd, was) && out)
+			deft_buf_puts(out, " (restored)");
 	}
 }
 
@@ -511,7 +574,7 @@ static struct verdict compare(struct deft_leak *l, const struct snapshot *now,
 {
 	struct verdict v = {0};
 	const struct snapshot *was = &l->before;
-	compare_fds(l, now, &v, out);
+	compare_fds(l, now, &v, out, restore);
 	compare_threads(l, now, &v, out);
 	compare_children(l, now, &v, out);
 	if (!env_same(was, now))

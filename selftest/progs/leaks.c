@@ -261,11 +261,30 @@ TEST(leak_and_failure)
 /* Sends its stdout to /dev/null, as a test capturing a program's output
  * might, and leaves it there: a leak of fd 1.  Without isolation the
  * rest of the run shares that stdout, and its report must still reach
- * the console (which writes to a copy of its own). */
+ * the console (which writes to a copy of its own); the check puts fd 1
+ * back. */
 TEST(stdout_redirected)
 {
 	T_ASSERT(t, freopen("/dev/null", "w", stdout) != NULL);
 	printf("into /dev/null\n");
+}
+
+/* Closes its stdout as a program that has finished its output might
+ * (fclose), and its stderr.  Without isolation the tests after it need
+ * them: both are reported closed, and put back. */
+TEST(stdio_closed)
+{
+	printf("before fclose\n");
+	fclose(stdout);
+	close(2);
+}
+
+/* After those: what it prints reaches stdout and stderr. */
+TEST(prints_after)
+{
+	printf("stdout is back\n");
+	fflush(stdout);
+	fprintf(stderr, "stderr is back\n");
 }
 
 /* Cleans up after itself: passes. */
