@@ -63,6 +63,20 @@ void deft_cleanups_run_all(T *t)
 	}
 }
 
+bool deft_cleanup_arg_refused(T *t, const char *file, int line,
+                              const char *api, const char *what,
+                              const void *arg)
+{
+	if (t == NULL || !deft_in_body_frames(t, arg))
+		return false;
+	deft_fail_at(t, file, line, "%s(%s): its argument points into the "
+	             "stack of the function that registers it, which is "
+	             "gone when the cleanup runs; keep it in static or "
+	             "allocated memory (the cleanup is not registered)",
+	             api, what);
+	return true;
+}
+
 t_handle deft_cleanup(T *t, const char *file, int line, const char *what,
                       t_fn *fn, void *arg)
 {
@@ -70,14 +84,8 @@ t_handle deft_cleanup(T *t, const char *file, int line, const char *what,
 		deft_fail_at(t, file, line, "t_cleanup: function is NULL");
 		return NULL;
 	}
-	if (deft_in_body_frames(t, arg)) {
-		deft_fail_at(t, file, line, "t_cleanup(%s): its argument "
-		             "points into the stack of the function that "
-		             "registers it, which is gone when the cleanup "
-		             "runs; keep it in static or allocated memory "
-		             "(the cleanup is not registered)", what);
+	if (deft_cleanup_arg_refused(t, file, line, "t_cleanup", what, arg))
 		return NULL;
-	}
 	return cleanup_push(t, file, line, what, fn, arg);
 }
 

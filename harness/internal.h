@@ -138,6 +138,12 @@ void deft_test_report_start(T *t);
  * by the time a cleanup registered from there runs.  False when called
  * from another thread or test, whose stack is another. */
 bool deft_in_body_frames(T *t, const void *p);
+/* When arg, a cleanup's argument registered by the code running t (NULL:
+ * none), points into deft_in_body_frames: fails t at file:line, naming
+ * api(what), and returns true. */
+bool deft_cleanup_arg_refused(T *t, const char *file, int line,
+                              const char *api, const char *what,
+                              const void *arg);
 /* Runs fn(t, arg) as the test t, then its cleanups, and reports it.
  * RETURNS: true when t ran sequentially (its t_run frees it); false when
  * its family owns it (parallel, or a group member). */

@@ -28,13 +28,16 @@ static T *main_test(void)
 void deft_main_cleanup(const char *file, int line, const char *what,
                        t_fn *fn, void *arg)
 {
+	T *cur = deft_current();
 	if (fn == NULL) {
-		T *cur = deft_current();
 		if (cur)
 			deft_fail_at(cur, file, line,
 			             "t_main_cleanup: function is NULL");
 		return;
 	}
+	if (deft_cleanup_arg_refused(cur, file, line, "t_main_cleanup", what,
+	                             arg))
+		return;
 	T *t = main_test();
 	pthread_mutex_lock(&main_mu);
 	if (t->file == NULL) {

@@ -172,9 +172,10 @@ DEFT_NORETURN void deft_skip(T *t, const char *file, int line,
  * t_skip stops only itself, and the remaining cleanups still run.
  *
  * So what a cleanup's pointers point to must outlive the function that
- * registers it.  A t_cleanup argument, or a pointer or string argument of
- * t_defer, that points into the stack frame of that function (the body, a
- * fixture it calls, a cleanup) fails the test, and is not registered.
+ * registers it.  A t_cleanup or t_main_cleanup argument, or a pointer or
+ * string argument of t_defer, that points into the stack frame of that
+ * function (the body, a fixture it calls, a cleanup) fails the test, and
+ * is not registered.
  * ------------------------------------------------------------------------ */
 
 /*

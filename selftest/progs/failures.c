@@ -191,6 +191,7 @@ TEST(stack_pointers_in_cleanups)
 	char local[] = "test's local";
 	fixture_with_local(t);
 	t_cleanup(t, prints_arg, local);
+	t_main_cleanup(prints_arg, local);
 	t_cleanup(t, registers_local, NULL);
 	t_defer(t, made, kept);
 	t_defer(t, made, "literal");
