@@ -194,6 +194,9 @@ void deft_worker_post(T *t, t_fn *fn, void *arg);
 /* Switches from t's fiber back to the t_run that started it; returns on
  * the carrier thread that resumes t (deft_carrier_push). */
 void deft_fiber_pause(T *t);
+/* Whether the argument t_run gave subtest t points into its parent's
+ * body frames (deft_in_body_frames), gone once t pauses in t_parallel. */
+bool deft_fiber_arg_on_parent_stack(const T *t);
 /* Queues paused test t, granted a slot, for a carrier thread. */
 void deft_carrier_push(T *t);
 /* The carrier running a test that is ending will look at the queue next

@@ -296,6 +296,12 @@ void t_parallel(T *t)
 		clock_gettime(CLOCK_MONOTONIC, &t->started);
 		return;
 	}
+	if (deft_fiber_arg_on_parent_stack(t))
+		deft_emit(t, NULL, 0, "t_parallel: the argument t_run gave "
+		          "this subtest points into the stack of %s's body, "
+		          "which returns before the subtest resumes; read "
+		          "what it needs through it before t_parallel, or keep "
+		          "it in static or allocated memory", t->parent->name);
 	family_add(family_of(t->parent), t);
 	deft_report_pause(t->id);
 	if (t->runner) {

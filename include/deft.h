@@ -258,6 +258,11 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg);
  * t_parallel runs on its parent's thread, and the rest, with its
  * cleanups, on another thread; thread-local state (errno, pthread_self)
  * does not carry across the call.
+ *
+ * Nor does the parent's stack: an argument of t_run that points into the
+ * parent's body frame is gone when the subtest resumes.  Read what it
+ * needs through it first, or keep it in static or allocated memory; the
+ * subtest's log notes such an argument.
  */
 void t_parallel(T *t);
 

@@ -185,6 +185,16 @@ static void after_pause(T *t, void *arg)
 	t_cleanup(t, prints_arg, own);
 }
 
+/* Copies what its argument, in its parent's frame, holds before the
+ * pause: deft cannot tell, and notes the danger. */
+static void copies_before_pause(T *t, void *arg)
+{
+	char copy[32];
+	snprintf(copy, sizeof(copy), "%s", (const char *)arg);
+	t_parallel(t);
+	t_log(t, "copied: %s", copy);
+}
+
 TEST(stack_pointers_in_cleanups)
 {
 	static char kept[] = "static";
@@ -197,4 +207,10 @@ TEST(stack_pointers_in_cleanups)
 	t_defer(t, made, "literal");
 	t_run(t, "sub", keeps_parents_local, local);
 	t_run(t, "parallel", after_pause, NULL);
+}
+
+TEST(parallel_arg_on_parent_stack)
+{
+	char local[] = "test's local";
+	t_run(t, "copies", copies_before_pause, local);
 }
