@@ -274,16 +274,18 @@ bool deft_test_spawn(T *t, t_fn *fn, void *arg)
 	return true;
 }
 
+const void *deft_fiber_stack_low(const T *t)
+{
+	return t->runner ? t->runner->ctx.stack_bottom : NULL;
+}
+
 bool deft_fiber_arg_on_parent_stack(const T *t)
 {
-	/* Before the pause, back is in t_run's frame on the parent's
-	 * stack, below the parent's body. */
+	/* Before the pause, back is in t_run's frame, called from the
+	 * parent's body. */
 	const struct deft_runner *r = t->runner;
-	if (r == NULL || t->parent == NULL || t->parent->body_top == NULL)
-		return false;
-	uintptr_t a = (uintptr_t)r->arg;
-	return a >= (uintptr_t)r->back &&
-	       a < (uintptr_t)t->parent->body_top;
+	return r && t->parent && deft_in_frames_below(t->parent, r->back,
+	                                              r->arg);
 }
 
 void deft_fiber_pause(T *t)

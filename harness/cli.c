@@ -446,6 +446,7 @@ int t_main(int argc, char **argv)
 	};
 	deft_opt = (struct deft_options){.count = 1};
 	deft_forked_watch();
+	deft_stack_learn();
 	if (!deft_main_hook_unique())
 		return 2;
 	if (parse_flags(&st, argv))

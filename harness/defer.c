@@ -279,6 +279,7 @@ t_handle deft_defer(T *t, const char *file, int line, const char *expr,
 		deft_buf_free(&what);
 	}
 	t_handle h = deft_cleanup(t, file, line, NULL, call_deferred, c);
-	deft_cleanup_attach_call(h, c);
+	if (h)
+		deft_cleanup_attach_call(h, c);
 	return h;
 }

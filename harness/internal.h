@@ -138,6 +138,15 @@ void deft_test_report_start(T *t);
  * by the time a cleanup registered from there runs.  False when called
  * from another thread or test, whose stack is another. */
 bool deft_in_body_frames(T *t, const void *p);
+/* Whether p lies between from and deft_test_run's frame on the stack t's
+ * body runs on, called on the thread that runs it: in frames below from,
+ * which are gone once the body returns.  False when from is on another
+ * stack. */
+bool deft_in_frames_below(const T *t, const void *from, const void *p);
+/* Learns where the calling thread's own stack ends, once: the runner's
+ * main thread does before the tests' processes fork from it, which then
+ * need not read /proc/self/maps for it. */
+void deft_stack_learn(void);
 /* When arg, a cleanup's argument registered by the code running t (NULL:
  * none), points into deft_in_body_frames: fails t at file:line, naming
  * api(what), and returns true. */
@@ -197,6 +206,9 @@ void deft_fiber_pause(T *t);
 /* Whether the argument t_run gave subtest t points into its parent's
  * body frames (deft_in_body_frames), gone once t pauses in t_parallel. */
 bool deft_fiber_arg_on_parent_stack(const T *t);
+/* The lowest address of the fiber subtest t runs on; NULL for a test
+ * that runs on its thread's own stack. */
+const void *deft_fiber_stack_low(const T *t);
 /* Queues paused test t, granted a slot, for a carrier thread. */
 void deft_carrier_push(T *t);
 /* The carrier running a test that is ending will look at the queue next

@@ -7,6 +7,7 @@
  * the C analogue of Go's runtime.Goexit; no C++ destructors or other
  * unwinding is involved.
  */
+#define _GNU_SOURCE     /* pthread_getattr_np */
 #include "internal.h"
 #include "../reporters/report.h"
 
@@ -128,15 +129,49 @@ void deft_call_stoppable(T *t, t_fn *fn, void *arg)
 	t->exit_to = outer;
 }
 
+/* The lowest address of the calling thread's own stack; 0 until
+ * deft_stack_learn, or if it could not be learned. */
+static _Thread_local uintptr_t thread_stack_low;
+
+void deft_stack_learn(void)
+{
+	pthread_attr_t a;
+	if (thread_stack_low || pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	void *low;
+	size_t size;
+	if (pthread_attr_getstack(&a, &low, &size) == 0)
+		thread_stack_low = (uintptr_t)low;
+	pthread_attr_destroy(&a);
+}
+
+/* The lowest address of the stack t's body runs on, a fiber's or the
+ * calling thread's own; 0 if unknown. */
+static uintptr_t body_stack_low(const T *t)
+{
+	uintptr_t low = (uintptr_t)deft_fiber_stack_low(t);
+	if (low == 0) {
+		deft_stack_learn();
+		low = thread_stack_low;
+	}
+	return low;
+}
+
+bool deft_in_frames_below(const T *t, const void *from, const void *p)
+{
+	/* Only on t's body stack do the frames from there up to
+	 * deft_test_run's belong to the body: not on a signal stack or a
+	 * coroutine's. */
+	uintptr_t low = body_stack_low(t), f = (uintptr_t)from;
+	uintptr_t top = (uintptr_t)t->body_top, a = (uintptr_t)p;
+	return top != 0 && low != 0 && f >= low && f < top && a >= f &&
+	       a < top;
+}
+
 DEFT_NOINLINE bool deft_in_body_frames(T *t, const void *p)
 {
-	/* On t's stack, the caller's frames run from this one up to
-	 * deft_test_run's. */
-	if (t->body_top == NULL || deft_current() != t)
-		return false;
-	uintptr_t a = (uintptr_t)p;
-	return a >= (uintptr_t)__builtin_frame_address(0) &&
-	       a < (uintptr_t)t->body_top;
+	return deft_current() == t &&
+	       deft_in_frames_below(t, __builtin_frame_address(0), p);
 }
 
 static enum deft_result result_of(T *t)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static struct {
@@ -189,4 +190,48 @@ TEST(mixed_register_classes)
 	sum = 0;
 	T_ASSERT(t, t_run(t, "sub", defers_mixed, NULL));
 	T_EXPECT_EQ(t, sum, 11);
+}
+
+/* Code that runs on another stack than its test's body, a coroutine's
+ * allocated on the heap, registers heap pointers: deft's check for
+ * pointers into the body's frames must not take the memory between the
+ * two stacks for frames. */
+static ucontext_t body_uc, coroutine_uc;
+static T *coroutine_test;
+static int coroutine_calls;
+
+static void count_call(int *calls)
+{
+	(*calls)++;
+}
+
+static void coroutine(void)
+{
+	int *calls = malloc(sizeof(*calls));
+	*calls = 0;
+	t_defer(coroutine_test, free, calls);
+	t_defer(coroutine_test, count_call, &coroutine_calls);
+	swapcontext(&coroutine_uc, &body_uc);
+}
+
+static void runs_coroutine(T *t, void *arg)
+{
+	size_t size = 1 << 16;
+	char *stack = malloc(size);
+	T_ASSERT_NOT_NULL(t, stack);
+	t_defer(t, free, stack);
+	coroutine_test = t;
+	T_ASSERT_EQ(t, getcontext(&coroutine_uc), 0);
+	coroutine_uc.uc_stack.ss_sp = stack;
+	coroutine_uc.uc_stack.ss_size = size;
+	coroutine_uc.uc_link = &body_uc;
+	makecontext(&coroutine_uc, coroutine, 0);
+	T_ASSERT_EQ(t, swapcontext(&body_uc, &coroutine_uc), 0);
+}
+
+TEST(heap_pointers_registered_from_another_stack)
+{
+	coroutine_calls = 0;
+	T_EXPECT(t, t_run(t, "sub", runs_coroutine, NULL));
+	T_EXPECT_EQ(t, coroutine_calls, 1);
 }
