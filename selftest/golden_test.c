@@ -357,7 +357,9 @@ static void write_file(T *t, const char *path, const char *data)
 /* Shows how got differs from the golden file, with diff -u. */
 static void report_difference(T *t, const char *golden, const char *got)
 {
-	char tmp[] = "/tmp/deft-golden-XXXXXX";
+	char *tmp = strdup("/tmp/deft-golden-XXXXXX");
+	T_ASSERT_NOT_NULL(t, tmp);
+	t_defer(t, free, tmp);  /* the deferred unlink runs after this frame */
 	int fd = mkstemp(tmp);
 	T_ASSERT_GE(t, fd, 0);
 	t_defer(t, unlink, tmp);
