@@ -88,7 +88,8 @@ struct round_count {
 struct junit {
 	struct deft_reporter r;
 	char *path;
-	char *tmp;
+	char *tmp;              /* NULL once unlinked (a stream's) */
+	bool stream;            /* path is no regular file: copy into it */
 	FILE *out;
 	long root_at;           /* offset of the room for the totals */
 	struct deft_buf props;  /* <properties> of every suite */
@@ -200,18 +201,39 @@ static void junit_begin(struct deft_reporter *r,
 	struct junit *j = (struct junit *)r;
 	j->program = deft_xstrdup(run->program);
 	j->retries = run->retries > 0;
-	size_t len = strlen(j->path);
-	j->tmp = deft_xmalloc(len + 8);
-	memcpy(j->tmp, j->path, len);
-	memcpy(j->tmp + len, ".XXXXXX", 8);
+	/* A rename would replace a FIFO, a terminal or /dev/stdout with a
+	 * regular file, and a symbolic link rather than its target.  Into
+	 * those the finished file is copied; a link is followed. */
+	struct stat st;
+	j->stream = stat(j->path, &st) == 0 && !S_ISREG(st.st_mode);
+	char *real = j->stream ? NULL : realpath(j->path, NULL);
+	if (real) {
+		free(j->path);
+		j->path = real;
+	}
+	const char *dir = getenv("TMPDIR");
+	struct deft_buf tmp = DEFT_BUF_INIT;
+	if (j->stream)
+		deft_buf_printf(&tmp, "%s/deft-junit-XXXXXX",
+		                dir && *dir ? dir : "/tmp");
+	else
+		deft_buf_printf(&tmp, "%s.XXXXXX", j->path);
+	j->tmp = deft_buf_take(&tmp);
 	int fd = mkostemp(j->tmp, O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "deft: -junit: cannot create a file next to "
-		        "%s: %s\n", j->path, strerror(errno));
+		fprintf(stderr, "deft: -junit: cannot create a file %s %s: "
+		        "%s\n", j->stream ? "in" : "next to",
+		        j->stream ? (dir && *dir ? dir : "/tmp") : j->path,
+		        strerror(errno));
 		free(j->tmp);
 		j->tmp = NULL;
 		j->failed = true;
 		return;
+	}
+	if (j->stream) {        /* nothing to leave behind */
+		unlink(j->tmp);
+		free(j->tmp);
+		j->tmp = NULL;
 	}
 	mode_t mask = umask(0);
 	umask(mask);
@@ -568,6 +590,37 @@ static bool write_totals(struct junit *j)
 	       fwrite(totals, 1, (size_t)len, j->out) == (size_t)len;
 }
 
+/* Copies the whole of file fd into path, a FIFO, terminal or pipe;
+ * false with errno set when that fails. */
+static bool copy_into(int fd, const char *path)
+{
+	int to = open(path, O_WRONLY | O_CLOEXEC);
+	if (to < 0)
+		return false;
+	char buf[65536];
+	off_t at = 0;
+	ssize_t n;
+	while ((n = pread(fd, buf, sizeof(buf), at)) > 0) {
+		at += n;
+		ssize_t done = 0;
+		while (done < n) {
+			ssize_t w = write(to, buf + done, (size_t)(n - done));
+			if (w < 0 && errno != EINTR)
+				break;
+			done += w > 0 ? w : 0;
+		}
+		if (done < n) {
+			n = -1;
+			break;
+		}
+	}
+	int err = errno;
+	if (close(to) != 0 && n == 0)
+		return false;
+	errno = err;
+	return n == 0;
+}
+
 static bool junit_finish(struct deft_reporter *r,
                          const struct deft_totals *tot)
 {
@@ -587,15 +640,19 @@ static bool junit_finish(struct deft_reporter *r,
 		fputs("</testsuites>\n", j->out);
 		ok = write_totals(j) && ok;
 		ok = fflush(j->out) == 0 && !ferror(j->out) && ok;
-		ok = fsync(fileno(j->out)) == 0 && ok;
+		if (j->stream)
+			ok = ok && copy_into(fileno(j->out), j->path);
+		else
+			ok = fsync(fileno(j->out)) == 0 && ok;
 		ok = fclose(j->out) == 0 && ok;
 		j->out = NULL;
-		if (ok && rename(j->tmp, j->path) != 0)
+		if (ok && j->tmp && rename(j->tmp, j->path) != 0)
 			ok = false;
 		if (!ok) {
 			fprintf(stderr, "deft: -junit: cannot write %s: %s\n",
 			        j->path, strerror(errno));
-			unlink(j->tmp);
+			if (j->tmp)
+				unlink(j->tmp);
 		}
 	}
 	free(j->tmp);

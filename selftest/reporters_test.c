@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Whether s[0..n) is valid UTF-8 without the characters XML forbids. */
@@ -281,18 +282,67 @@ TEST(junit_abnormal_endings)
 	                                 "value=\"x_test.c:12\"/>"));
 }
 
-TEST(junit_unwritable)
+static void write_text(T *t, const char *path, const char *text)
 {
-	struct deft_reporter *r =
-		deft_junit_new("/nonexistent-deft-dir/report.xml");
-	t_defer(t, free, r);
+	FILE *f = fopen(path, "w");
+	T_ASSERT_NOT_NULL(t, f);
+	fputs(text, f);
+	T_ASSERT_EQ(t, fclose(f), 0);
+}
+
+/* Writes a one-test JUnit report to path. */
+static bool junit_one_test(const char *path)
+{
+	struct deft_reporter *r = deft_junit_new(path);
 	struct deft_test_info top = {1, 0, "top", "x_test.c", 12, 0};
 	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001,
 	                               false};
 	r->begin(r, &run_info);
 	r->start(r, &top);
 	r->end(r, 1, &passed);
-	T_EXPECT(t, !r->finish(r, &run_totals));
+	bool ok = r->finish(r, &run_totals);
+	free(r);
+	return ok;
+}
+
+TEST(junit_unwritable)
+{
+	T_EXPECT(t, !junit_one_test("/nonexistent-deft-dir/report.xml"));
+}
+
+/* A rename over the path would replace a pipe (as /dev/stdout is) with a
+ * regular file, and a symbolic link rather than the file it names. */
+TEST(junit_into_a_pipe_and_through_a_link)
+{
+	int p[2];
+	T_ASSERT_EQ(t, pipe(p), 0);
+	t_defer(t, close, p[0]);
+	char *path;
+	T_ASSERT_GE(t, asprintf(&path, "/proc/self/fd/%d", p[1]), 0);
+	t_defer(t, free, path);
+	T_EXPECT(t, junit_one_test(path));
+	T_EXPECT_EQ(t, close(p[1]), 0);
+	char buf[8192];
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	T_ASSERT_GT(t, n, 0);
+	buf[n] = '\0';
+	T_EXPECT_NOT_NULL(t, strstr(buf, "<testcase name=\"top\""));
+	T_EXPECT_NOT_NULL(t, strstr(buf, "</testsuites>\n"));
+
+	const char *dir = t_tempdir(t);
+	char *target, *link;
+	T_ASSERT_GE(t, asprintf(&target, "%s/report.xml", dir), 0);
+	t_defer(t, free, target);
+	T_ASSERT_GE(t, asprintf(&link, "%s/link.xml", dir), 0);
+	t_defer(t, free, link);
+	T_ASSERT_EQ(t, symlink("report.xml", link), 0);
+	write_text(t, target, "the last run's report\n");
+	T_EXPECT(t, junit_one_test(link));
+	struct stat st;
+	T_ASSERT_EQ(t, lstat(link, &st), 0);
+	T_EXPECT(t, S_ISLNK(st.st_mode));
+	char *out = slurp(t, target);
+	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top\""));
 }
 
 TEST(tap_abnormal_endings)
