@@ -86,8 +86,14 @@ static unsigned global_id(const struct child *c, uint32_t child_id)
 	return child_id < c->nknown ? c->known[child_id].id : 0;
 }
 
+/* The test that started or resumed last of those running: output and a
+ * crash are its.  A subtest paused in t_parallel is not running while
+ * its parent's body goes on. */
 static const struct open_test *innermost(const struct child *c)
 {
+	for (size_t i = c->nopen; i-- > 0;)
+		if (!c->open[i].paused)
+			return &c->open[i];
 	return c->nopen ? &c->open[c->nopen - 1] : NULL;
 }
 
@@ -136,6 +142,7 @@ static void on_start(struct child *c, const char *p, size_t len)
 	struct open_test *o = &c->open[c->nopen++];
 	o->child_id = s.id;
 	o->id = id;
+	o->paused = false;
 	clock_gettime(CLOCK_MONOTONIC, &o->started);
 	char *name = strndup(p + sizeof(s), s.name_len);
 	char *file = s.file_len ? strndup(p + sizeof(s) + s.name_len,
@@ -162,6 +169,24 @@ static void close_open(struct child *c, uint32_t child_id)
 			memmove(&c->open[i], &c->open[i + 1],
 			        (c->nopen - i - 1) * sizeof(*c->open));
 			c->nopen--;
+			return;
+		}
+}
+
+/* Marks open test child_id paused in t_parallel, or resumed: then it is
+ * the innermost, and moves on top. */
+static void pause_open(struct child *c, uint32_t child_id, bool paused)
+{
+	for (size_t i = c->nopen; i-- > 0;)
+		if (c->open[i].child_id == child_id) {
+			struct open_test o = c->open[i];
+			o.paused = paused;
+			if (!paused) {
+				memmove(&c->open[i], &c->open[i + 1],
+				        (c->nopen - i - 1) * sizeof(o));
+				i = c->nopen - 1;
+			}
+			c->open[i] = o;
 			return;
 		}
 }
@@ -349,6 +374,7 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 			break;
 		memcpy(&i, p, sizeof(i));
 		unsigned id = global_id(c, i.id);
+		pause_open(c, i.id, m.type == DEFT_MSG_PAUSE);
 		if (id && m.type == DEFT_MSG_PAUSE)
 			deft_report_pause(id);
 		else if (id)

@@ -28,6 +28,7 @@ struct open_test {
 	uint32_t child_id;
 	unsigned id;
 	struct timespec started;
+	bool paused;            /* in t_parallel, not yet resumed */
 };
 
 /* A test a child started, by the child's id of it. */

@@ -61,3 +61,23 @@ TEST(second)
 {
 	top(t);
 }
+
+/* Pauses in t_parallel: its parent's body goes on, and writes, before
+ * the subtest resumes and writes the rest. */
+static void paused(T *t, void *arg)
+{
+	const char *name = t_name(t);
+	printf("stdout of %s\n", name);
+	t_parallel(t);
+	raw("raw", name);
+	fprintf(stderr, "end of %s\n", name);
+}
+
+TEST(third)
+{
+	const char *name = t_name(t);
+	t_run(t, "paused", paused, NULL);
+	printf("stdout of %s\n", name);
+	raw("raw", name);
+	fprintf(stderr, "end of %s\n", name);
+}
