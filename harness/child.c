@@ -292,7 +292,9 @@ static struct interrupted interrupted_at(const void *ucontext)
 
 /* Whether a SIGSEGV is a stack overflow: the faulting address is just
  * below the stack pointer (a call or a push into the guard page, or a
- * large frame's probe), where a wild pointer is unlikely to land.  Below
+ * large frame's probe), or just above it (an unoptimised frame's store,
+ * after the pointer moved on into the guard page), where a wild pointer
+ * is unlikely to land.  Below
  * the main thread's stack nothing is mapped; below a thread's or a
  * fiber's is a guard page mapped with no access. */
 static bool is_stack_overflow(int sig, const siginfo_t *si,
@@ -303,7 +305,7 @@ static bool is_stack_overflow(int sig, const siginfo_t *si,
 	return sig == SIGSEGV &&
 	       (si->si_code == SEGV_MAPERR || si->si_code == SEGV_ACCERR) &&
 	       sp &&
-	       addr < sp + 4096 && sp - addr < ((uintptr_t)64 << 10);
+	       addr < sp + 4096 && addr + ((uintptr_t)64 << 10) > sp;
 }
 
 /* The backtrace of the interrupted code: the handler's own frames, up to

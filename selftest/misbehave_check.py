@@ -96,6 +96,9 @@ def expectations(variant):
         # TSan skips the overflows: its runtime may hang on one
         ("stack_overflow", "skip" if tsan else "fail",
          [] if tsan else overflow),
+        ("stack_overflow_unoptimised", "skip" if tsan else "fail",
+         [] if tsan else [CRASH.format("SEGV", "Segmentation fault",
+                                       "stack overflow")]),
         ("fine_after_stack_overflow", "pass", []),
         ("exit_zero", "fail",
          [r"LeakSanitizer(.*\n)*.*deft: test called exit\(1\)" if asan

@@ -109,6 +109,26 @@ TEST(stack_overflow)
 	t_log(t, "%d", recurse(0));
 }
 
+/* As an unoptimised build compiles a small frame: the stack pointer
+ * moves on into the guard page first, and a store just above it faults. */
+#ifdef __clang__
+__attribute__((optnone, noinline))
+#else
+__attribute__((optimize("O0"), noinline))
+#endif
+static int recurse_unoptimised(int n)
+{
+	if (zero < 0)           /* never: only for -Winfinite-recursion */
+		return n;
+	return recurse_unoptimised(n + 1) + 1;
+}
+
+TEST(stack_overflow_unoptimised)
+{
+	skip_overflow_under_tsan(t);
+	t_log(t, "%d", recurse_unoptimised(0));
+}
+
 FINE(fine_after_stack_overflow)
 
 static void never_runs(T *t, void *arg)
