@@ -294,9 +294,8 @@ static struct interrupted interrupted_at(const void *ucontext)
  * below the stack pointer (a call or a push into the guard page, or a
  * large frame's probe), or just above it (an unoptimised frame's store,
  * after the pointer moved on into the guard page), where a wild pointer
- * is unlikely to land.  Below
- * the main thread's stack nothing is mapped; below a thread's or a
- * fiber's is a guard page mapped with no access. */
+ * is unlikely to land.  Below the main thread's stack nothing is mapped;
+ * below a thread's or a fiber's is a guard page mapped with no access. */
 static bool is_stack_overflow(int sig, const siginfo_t *si,
                               const void *ucontext)
 {

@@ -30,9 +30,13 @@
  * again (both schemas have them).
  *
  * The file is written as <path>.XXXXXX in the same directory and renamed
- * over path when the run finishes, so a reader never sees half a report.
- * The root's totals are known only then: the root tag is written with
- * room for them and they are written into it before the rename.
+ * over path when the run finishes, so a reader never sees half a report
+ * (a symbolic link is followed first, so that its target is replaced).
+ * A path that is no regular file (a FIFO, a terminal, /dev/stdout) would
+ * be replaced by the rename: the file is written under $TMPDIR instead,
+ * unlinked at once, and copied into path.  The root's totals are known
+ * only at the end: the root tag is written with room for them and they
+ * are written into it before the rename or the copy.
  */
 #define _GNU_SOURCE
 #include "report.h"
