@@ -516,18 +516,24 @@ bool deft_parse_duration(const char *s, double *seconds)
 	if (*s == '\0')
 		return false;
 	while (*s) {
-		char *end;
-		errno = 0;
-		double v = strtod(s, &end);
-		if (end == s || errno || v < 0 || *s == '-' || *s == '+')
+		/* Go's numbers: digits with a fraction, not strtod's signs,
+		 * exponents, hexadecimal, "inf" or "nan". */
+		size_t n = strspn(s, "0123456789");
+		if (s[n] == '.')
+			n += 1 + strspn(s + n + 1, "0123456789");
+		char num[32];
+		if (n == 0 || (n == 1 && *s == '.') || n >= sizeof(num))
 			return false;
-		s = end;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		double v = strtod(num, NULL);
+		s += n;
 		size_t best = 0;
 		double scale = 0;
 		for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
-			size_t n = strlen(units[i].unit);
-			if (n > best && strncmp(s, units[i].unit, n) == 0) {
-				best = n;
+			size_t len = strlen(units[i].unit);
+			if (len > best && strncmp(s, units[i].unit, len) == 0) {
+				best = len;
 				scale = units[i].scale;
 			}
 		}

@@ -104,6 +104,8 @@ static const struct golden cases[] = {
 	{"group_limit_verbose", "group", {"-v", "-run", "all_pass"}},
 	{"usage_bad_parallel", "parallel", {"-parallel", "0"}},
 	{"usage_bad_timeout", "parallel", {"-timeout", "10"}},
+	{"usage_nan_timeout", "parallel", {"-timeout", "nans"}},
+	{"usage_exponent_timeout", "parallel", {"-test-timeout", "1e3ms"}},
 	{"no_deadline", "parallel", {"-v", "-run", "deadline", "-timeout", "0"}},
 	{"timeout_cancels_in_process", "parallel",
 	 {"-v", "-run", "deadline", "-timeout", "50ms", "-isolation=none"}},
