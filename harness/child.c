@@ -530,11 +530,13 @@ void deft_signals_default(const int *sigs, size_t n)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Undoes what the supervisor set up for itself: blocked signals. */
+/* Undoes what the supervisor set up for itself: blocked signals, its
+ * handler for faults sent to it, SIGPIPE ignored. */
 static void reset_signals(void)
 {
 	static const int defaults[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE,
-	                               SIGHUP, SIGQUIT};
+	                               SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,
+	                               SIGFPE, SIGILL};
 	deft_signals_default(defaults, sizeof(defaults) / sizeof(*defaults));
 }
 

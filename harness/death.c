@@ -53,13 +53,27 @@ void deft_death_child_stop(void)
 	_exit(RETURNED_STATUS);
 }
 
-void deft_describe_signal(struct deft_buf *b, int sig)
+void deft_signal_name(char name[static DEFT_SIGNAL_NAME], int sig)
 {
 	const char *abbrev = sigabbrev_np(sig);
 	if (abbrev)
-		deft_buf_printf(b, "SIG%s (%s)", abbrev, strsignal(sig));
+		snprintf(name, DEFT_SIGNAL_NAME, "SIG%s", abbrev);
+	else if (sig == SIGRTMIN)
+		snprintf(name, DEFT_SIGNAL_NAME, "SIGRTMIN");
+	else if (sig > SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(name, DEFT_SIGNAL_NAME, "SIGRTMIN+%d", sig - SIGRTMIN);
 	else
-		deft_buf_printf(b, "signal %d", sig);
+		snprintf(name, DEFT_SIGNAL_NAME, "signal %d", sig);
+}
+
+void deft_describe_signal(struct deft_buf *b, int sig)
+{
+	char name[DEFT_SIGNAL_NAME];
+	deft_signal_name(name, sig);
+	if (sigabbrev_np(sig) || (sig >= SIGRTMIN && sig <= SIGRTMAX))
+		deft_buf_printf(b, "%s (%s)", name, strsignal(sig));
+	else
+		deft_buf_printf(b, "%s", name);
 }
 
 #ifdef DEFT_ASAN

@@ -322,6 +322,10 @@ void deft_forked_collect(T *t);
 
 /* ---- death.c ---- */
 
+/* A signal's name: "SIGUSR1", "SIGRTMIN+3" (glibc names no real-time
+ * signal), or "signal 32" for one glibc keeps to itself. */
+enum { DEFT_SIGNAL_NAME = 24 };
+void deft_signal_name(char name[static DEFT_SIGNAL_NAME], int sig);
 /* Appends "SIGSEGV (Segmentation fault)", or "signal N". */
 void deft_describe_signal(struct deft_buf *b, int sig);
 /* In a death test's child, a test being stopped ends the child (and

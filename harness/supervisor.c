@@ -3,9 +3,10 @@
  *
  * The supervisor is single-threaded and owns the reporters: one poll()
  * loop reads every child's message socket, stdout and stderr pipes, and a
- * signalfd for SIGCHLD, SIGINT and SIGTERM, and keeps the deadlines.  A
- * child that crashes, hangs, calls exit() or is killed ends as one failed
- * test, reported on the innermost test it was running, and the run goes on.
+ * signalfd for SIGCHLD and the signals that would end the runner, and
+ * keeps the deadlines.  A child that crashes, hangs, calls exit() or is
+ * killed ends as one failed test, reported on the innermost test it was
+ * running, and the run goes on.
  *
  * This file starts, stops and waits for the test processes (leftovers.c
  * kills what they leave running); child_output.c reads what each says
@@ -494,12 +495,85 @@ static size_t collect(int64_t now)
 
 /* ---- signals ---- */
 
-/* The signals whose default would end or stop the runner, caught on its
- * signalfd: one from outside is an interrupt (a stop is a stop), one
- * that a test's process sends to its parent is that test's fault. */
+/* The signals whose default would end or stop the runner and that it
+ * never raises on itself by a fault, caught on its signalfd: one from
+ * outside is an interrupt (a stop is a stop), one that a test's process
+ * sends to its parent is that test's fault.  SIGPIPE is the runner's own
+ * when its stdout or stderr is a pipe whose reader has gone: the run is
+ * interrupted, and its reports are still written.  The real-time signals
+ * are added to these by caught_mask(). */
 static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
                              SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
-                             SIGPWR, SIGTSTP, SIGTTIN, SIGTTOU};
+                             SIGPWR, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE,
+                             SIGXCPU, SIGXFSZ, SIGSTKFLT, SIGTRAP, SIGSYS,
+                             SIGABRT};
+
+/* Signals that a fault of the runner's own raises, and that it must not
+ * block: a blocked one would kill it without the handler a sanitizer
+ * keeps for its report.  A handler passes one sent with kill() or
+ * sigqueue() by another process to the loop, through a pipe, as the
+ * signalfd would; any other goes to the action it had. */
+static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+static struct sigaction faults_before[sizeof(faults) / sizeof(*faults)];
+static int fault_pipe[2] = {-1, -1};
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (si->si_code <= 0 && si->si_pid != getpid()) {
+		struct signalfd_siginfo fwd = {
+			.ssi_signo = (uint32_t)sig,
+			.ssi_code = si->si_code,
+			.ssi_pid = (uint32_t)si->si_pid,
+		};
+		int saved = errno;
+		ssize_t n = write(fault_pipe[1], &fwd, sizeof(fwd));
+		(void)n;
+		errno = saved;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++)
+		if (faults[i] == sig)
+			sigaction(sig, &faults_before[i], NULL);
+	/* A fault happens again as the instruction runs again; a signal
+	 * the runner sent itself is sent again. */
+	if (si->si_code <= 0)
+		raise(sig);
+}
+
+static void catch_faults(void)
+{
+	if (pipe2(fault_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fault_pipe[0] = fault_pipe[1] = -1;
+		return;
+	}
+	struct sigaction sa = {.sa_sigaction = on_fault,
+	                       .sa_flags = SA_SIGINFO | SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++)
+		sigaction(faults[i], &sa, &faults_before[i]);
+}
+
+static void uncatch_faults(void)
+{
+	if (fault_pipe[0] < 0)
+		return;
+	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++)
+		sigaction(faults[i], &faults_before[i], NULL);
+	close(fault_pipe[0]);
+	close(fault_pipe[1]);
+	fault_pipe[0] = fault_pipe[1] = -1;
+}
+
+static void caught_mask(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGCHLD);
+	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
+		sigaddset(mask, caught[i]);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(mask, sig);
+}
 
 static bool stops(int sig)
 {
@@ -515,9 +589,10 @@ static bool from_a_test(const struct signalfd_siginfo *si)
 	pid_t pgrp = getpgid((pid_t)si->ssi_pid);
 	for (struct child *c = children; c; c = c->next)
 		if ((pid_t)si->ssi_pid == c->pid || pgrp == c->pid) {
-			deft_buf_printf(&c->signals, "%sSIG%s",
-			                c->signals.len ? ", " : "",
-			                sigabbrev_np((int)si->ssi_signo));
+			char name[DEFT_SIGNAL_NAME];
+			deft_signal_name(name, (int)si->ssi_signo);
+			deft_buf_printf(&c->signals, "%s%s",
+			                c->signals.len ? ", " : "", name);
 			return true;
 		}
 	return false;
@@ -541,12 +616,15 @@ static void on_signal(const struct signalfd_siginfo *si, int *interrupted)
 			kill(-c->pid, SIGCONT);
 		return;
 	}
+	if (sig == SIGPIPE && *interrupted)
+		return;         /* the console's every write after the first */
 	int64_t now = deft_now_ns();
 	if (!*interrupted) {
-		char note[96];
-		snprintf(note, sizeof(note), "deft: interrupted by SIG%s: "
+		char name[DEFT_SIGNAL_NAME], note[112];
+		deft_signal_name(name, sig);
+		snprintf(note, sizeof(note), "deft: interrupted by %s: "
 		         "tests are asked to stop; a second one kills them\n",
-		         sigabbrev_np(sig));
+		         name);
 		deft_report_note(note);
 	}
 	for (struct child *c = children; c; c = c->next) {
@@ -563,10 +641,12 @@ static void on_signal(const struct signalfd_siginfo *si, int *interrupted)
 
 static void poll_once(int sigfd, int64_t wake, int *interrupted)
 {
-	size_t n = 1 + 3 * running(), k = 1;
+	enum { SIGNALS = 2 };   /* the signalfd, then the fault pipe */
+	size_t n = SIGNALS + 3 * running(), k = SIGNALS;
 	struct pollfd *fds = deft_xcalloc(n, sizeof(*fds));
 	struct child **owner = deft_xcalloc(n, sizeof(*owner));
 	fds[0] = (struct pollfd){sigfd, POLLIN, 0};
+	fds[1] = (struct pollfd){fault_pipe[0], POLLIN, 0};
 	for (struct child *c = children; c; c = c->next) {
 		int fd3[3] = {c->chan, c->out, c->err};
 		for (int i = 0; i < 3; i++)
@@ -581,7 +661,7 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 		timeout = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
 	}
 	if (poll(fds, k, timeout) > 0) {
-		for (size_t i = 1; i < k; i++)
+		for (size_t i = SIGNALS; i < k; i++)
 			if (fds[i].revents) {
 				/* Output is given out with the
 				 * messages around it. */
@@ -589,9 +669,11 @@ static void poll_once(int sigfd, int64_t wake, int *interrupted)
 				              fds[i].fd != owner[i]->chan);
 			}
 		struct signalfd_siginfo si;
-		while (fds[0].revents &&
-		       read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-			on_signal(&si, interrupted);
+		for (size_t i = 0; i < SIGNALS; i++)
+			while (fds[i].revents &&
+			       read(fds[i].fd, &si, sizeof(si)) ==
+			       (ssize_t)sizeof(si))
+				on_signal(&si, interrupted);
 	}
 	reap();
 	free(fds);
@@ -602,13 +684,14 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
                    const struct deft_supervisor_options *opt)
 {
 	deft_sup_opts = opt;
+	/* Ignored from here on, and blocked while tests run, so that the
+	 * reports that follow are still written. */
+	signal(SIGPIPE, SIG_IGN);
 	sigset_t mask, old;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
-		sigaddset(&mask, caught[i]);
+	caught_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	catch_faults();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	deft_sup_own_children_note();
 	dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -700,6 +783,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 		close(dev_null);
 	dev_null = -1;
 	close(sigfd);
+	uncatch_faults();
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (run_timed_out && !interrupted)
 		return 0;

@@ -186,8 +186,15 @@ static void count_held(void)
 		}
 }
 
+/* The runner's reporters, which a test's process drops: kept, not freed,
+ * since freeing would close (so flush) streams the runner still writes.
+ * Kept in sight too, or LeakSanitizer would blame them on a test that
+ * calls exit(). */
+static struct deft_reporter *volatile dropped;
+
 void deft_report_reset(void)
 {
+	dropped = reporters;
 	reporters = NULL;
 	last = &reporters;
 	totals = (struct deft_totals){0, 0, 0, 0};

@@ -11,8 +11,9 @@ interrupted with SIGINT, once and twice.
 
 Sanitizers change how some crashes end: UBSan (in the asan variant)
 catches the null store and the division by zero first and exits with
-status 1, and LeakSanitizer turns exit(0) into exit(1); TSan holds deft's
-backtrace signal, so the threads of a hung test come without backtraces.
+status 1, and LeakSanitizer finds what a thread that ended held; TSan
+holds deft's backtrace signal, so the threads of a hung test come without
+backtraces.
 The expectations say so per variant; each is still one that can fail.
 """
 import json
@@ -101,8 +102,7 @@ def expectations(variant):
                                        "stack overflow")]),
         ("fine_after_stack_overflow", "pass", []),
         ("exit_zero", "fail",
-         [r"LeakSanitizer(.*\n)*.*deft: test called exit\(1\)" if asan
-          else r"deft: test called exit\(0\)\n",
+         [r"deft: test called exit\(0\)\n",
           r"cleanups that did not run:\n +never_runs \(misbehave\.c:\d+, "
           r"test exit_zero\)"]),
         ("underscore_exit", "fail", [r"deft: test process exited with status "
@@ -186,8 +186,8 @@ def expectations(variant):
         ("fine_after_daemon", "pass", []),
         ("signals_the_runner", "fail",
          [r"signalled the runner\n", r"deft: the test sent SIGUSR1, SIGHUP, "
-          r"SIGTSTP, SIGINT to the runner, its process's parent: "
-          r"ignored\n"]),
+          r"SIGTSTP, SIGINT, SIGPIPE, SIGXCPU, SIGSEGV, SIGABRT, SIGTRAP, "
+          r"SIGRTMIN\+1 to the runner, its process's parent: ignored\n"]),
         ("fine_after_signals", "pass", []),
     ]
 
@@ -227,6 +227,7 @@ def check_misbehave(totals, variant, build):
         check_blame(totals, name, variant, events)
         check_junit(totals, name, variant, xml, events)
         check_interrupt(totals, variant, exe, tmp)
+        check_stdout_gone(totals, variant, exe, tmp)
         check_suspend(totals, variant, exe)
         check_deep_hang(totals, variant, exe, tmp)
         if variant != "asan":
@@ -529,6 +530,38 @@ def wait_until(cond, seconds=3):
     return True
 
 
+def check_stdout_gone(totals, variant, exe, tmp):
+    """The reader of the runner's stdout goes away mid-run, as head does:
+    the run is interrupted by the SIGPIPE, the test's process does not
+    outlive it, and the JUnit report is written."""
+    xml = os.path.join(tmp, "stdout_gone.xml")
+    proc = subprocess.Popen([exe, "-v", "-grace", "1s", "-junit", xml, "-run",
+                             "^(output_spam|fine_last)$"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watchdog = threading.Timer(20, proc.kill)
+    watchdog.start()
+    head = proc.stdout.readline() + proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait()
+    watchdog.cancel()
+    left = survivors(exe)
+    name = f"{variant}: misbehave: stdout's reader gone"
+    totals.check(f"{name}: interrupted by SIGPIPE, status 141, no process "
+                 f"left", head.startswith(b"=== RUN   output_spam\n") and
+                 proc.returncode == 128 + signal.SIGPIPE and not left,
+                 f"status {proc.returncode}, still running {left}\n{head!r}"
+                 f"\n{err[-2000:]!r}")
+    ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
+        if os.path.exists(xml) else (False, "no JUnit file")
+    cases = [] if not ok else [
+        c for c in ET.parse(xml).getroot().iter("testcase")
+        if c.get("name") == "output_spam" and "interrupted" in
+        ET.tostring(c, encoding="unicode")]
+    totals.check(f"{name}: JUnit complete, valid, names the test "
+                 f"interrupted", ok and len(cases) == 1, err[-2000:])
+
+
 def check_suspend(totals, variant, exe):
     """Ctrl-Z (SIGTSTP from outside) stops the runner and the test's
     process, which has a process group of its own, and fg (SIGCONT to the
@@ -566,7 +599,9 @@ def check_interrupt(totals, variant, exe, tmp):
             (signal.SIGINT, 2, "a second SIGINT",
              r"deft: the run was interrupted", True),
             (signal.SIGHUP, 2, "two SIGHUPs", r"deft: interrupted by "
-             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True)):
+             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True),
+            (signal.SIGRTMIN + 2, 2, "two SIGRTMIN+2", r"deft: interrupted "
+             r"by SIGRTMIN\+2(.*\n)*.*deft: the run was interrupted", True)):
         xml = os.path.join(tmp, f"interrupt{signals}.xml")
         status, out, took = run_interrupted(exe, xml, signals, sig)
         name = f"{variant}: misbehave: {how}"

@@ -465,12 +465,13 @@ TEST(naps)
 }
 
 /* Signals whose default action would end or stop the runner, sent to it
- * as the parent of the test's process: each is ignored and fails the
- * test, and the run goes on.  Without isolation the parent is whatever
- * ran the tests, so the test skips. */
+ * as the parent of the test's process (faults and real-time signals too):
+ * each is ignored and fails the test, and the run goes on.  Without
+ * isolation the parent is whatever ran the tests, so the test skips. */
 TEST(signals_the_runner)
 {
-	static const int sigs[] = {SIGUSR1, SIGHUP, SIGTSTP, SIGINT};
+	const int sigs[] = {SIGUSR1, SIGHUP, SIGTSTP, SIGINT, SIGPIPE, SIGXCPU,
+	                    SIGSEGV, SIGABRT, SIGTRAP, SIGRTMIN + 1};
 	char self[4096], parent[4096], path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)getppid());
 	ssize_t a = readlink("/proc/self/exe", self, sizeof(self) - 1);
