@@ -11,6 +11,7 @@
 #include "../reporters/report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <regex.h>
@@ -429,6 +430,24 @@ int t_run_tests(t_m *m)
 	return run_failed() ? 1 : 0;
 }
 
+/* A standard descriptor the runner was started without (`>&-`) is held
+ * by /dev/null, read-only, so that a write to it still fails as one to a
+ * closed descriptor does.  Else the first file the run opens takes its
+ * number: the console would write into the JUnit report, and a test's
+ * stdout into whatever the test opened first. */
+static void hold_missing_std_fds(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
 static bool use_colour(void)
 {
 	const char *term = getenv("TERM");
@@ -445,6 +464,7 @@ int t_main(int argc, char **argv)
 		        .grace_ms = 1000},
 	};
 	deft_opt = (struct deft_options){.count = 1};
+	hold_missing_std_fds();
 	deft_forked_watch();
 	deft_stack_learn();
 	if (!deft_main_hook_unique())

@@ -390,7 +390,10 @@ static bool console_finish(struct deft_reporter *r,
 	fputs(failed ? "FAIL\n" : "PASS\n", out(c));
 	fprintf(c->out, "%lu passed, %lu failed, %lu skipped\n", tot->passed,
 	        tot->failed, tot->skipped);
-	return fflush(c->out) == 0 && !ferror(c->out);
+	if (fflush(c->out) == 0 && !ferror(c->out))
+		return true;
+	fputs("deft: the console could not write to stdout\n", stderr);
+	return false;
 }
 
 /* In a process forked from the run's (a test forked it, without

@@ -637,18 +637,35 @@ def top_level_results(exe, args, env=None):
 
 
 def check_write_errors(totals, build):
-    """A stream that cannot be written makes the run fail, saying so."""
+    """A stream that cannot be written makes the run fail, saying so, and
+    the JUnit file is written whole.  With stdout closed, the JUnit file
+    the run opens must not take its number, and the report lines with it."""
     exe = os.path.join(build, "selftest", "progs", "subtests")
-    for flag, what in (("-json", "the event stream"),
-                       ("-tap", "the TAP stream")):
-        for how, shell in (("stdout closed", ">&-"),
-                           ("stdout full", ">/dev/full")):
-            proc = run(["sh", "-c", f"exec \"$0\" -run '^first$' {flag} "
-                        f"{shell}", exe])
-            err = proc.stderr.decode()
-            totals.check(f"{flag} with {how}: exit status 1 and a "
-                         f"message", proc.returncode == 1 and
-                         f"deft: {flag}:" in err, err)
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = os.path.join(tmp, "report.xml")
+        for flag, said in (("-json", "deft: -json:"),
+                           ("-tap", "deft: -tap:"),
+                           ("", "deft: the console could not write")):
+            for how, shell in (("stdout closed", ">&-"),
+                               ("stdin, stdout and stderr closed",
+                                "<&- >&- 2>&-"),
+                               ("stdout full", ">/dev/full")):
+                if os.path.exists(xml):
+                    os.unlink(xml)
+                proc = run(["sh", "-c", f"exec \"$0\" -run '^first$' "
+                            f"{flag} -junit \"$1\" {shell}", exe, xml])
+                err = proc.stderr.decode()
+                name = f"{flag or 'the console'} with {how}"
+                totals.check(f"{name}: exit status 1" +
+                             ("" if "2>&-" in shell else " and a message"),
+                             proc.returncode == 1 and
+                             ("2>&-" in shell or said in err), err)
+                ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
+                    if os.path.exists(xml) else (False, "no JUnit file")
+                cases = len(ET.parse(xml).getroot().findall(
+                    "testsuite/testcase")) if ok else 0
+                totals.check(f"{name}: the JUnit file is valid and holds "
+                             f"the test", ok and cases == 1, err[-2000:])
 
 
 def check_shards(totals, build):
