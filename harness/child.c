@@ -269,6 +269,14 @@ static void text_pending_cleanups(struct text *out, T *t)
 	}
 }
 
+void deft_pending_cleanups(struct deft_buf *b, T *t)
+{
+	char buf[TEXT_MAX];
+	struct text text = {buf, 0, sizeof(buf)};
+	text_pending_cleanups(&text, t);
+	deft_append_pending_cleanups(b, text.p, text.len);
+}
+
 /* Where a signal interrupted the thread: its program counter and stack
  * pointer, both 0 where unknown. */
 struct interrupted {

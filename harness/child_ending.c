@@ -41,7 +41,8 @@ static const char *fault_kind(int sig, int code)
 	return NULL;
 }
 
-static void pending_cleanups(struct deft_buf *b, const char *text, size_t n)
+void deft_append_pending_cleanups(struct deft_buf *b, const char *text,
+                                  size_t n)
 {
 	if (n == 0)
 		return;
@@ -134,7 +135,7 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 			deft_symbolize(why, addrs, cr.nframes, "  ");
 			free(addrs);
 		}
-		pending_cleanups(why, frames + fbytes, cr.text_len);
+		deft_append_pending_cleanups(why, frames + fbytes, cr.text_len);
 		return DEFT_CRASHED;
 	}
 	int st = c->status;
@@ -154,8 +155,9 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 			                code);
 		}
 		if (sizeof(ex) + ex.text_len <= c->exit_call.len)
-			pending_cleanups(why, c->exit_call.data + sizeof(ex),
-			                 ex.text_len);
+			deft_append_pending_cleanups(
+				why, c->exit_call.data + sizeof(ex),
+				ex.text_len);
 		return DEFT_CRASHED;
 	}
 	if (WIFSIGNALED(st)) {

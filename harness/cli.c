@@ -419,9 +419,10 @@ int t_run_tests(t_m *m)
 	} else {
 		if (deft_opt.leaks != DEFT_LEAKS_OFF)
 			deft_leak_keep_std_fds();
-		deft_ctx_set_timeout((double)st->sup.run_timeout_ms / 1000);
+		deft_ctx_set_timeout((double)st->sup.run_timeout_ms / 1000,
+		                     (double)st->sup.grace_ms / 1000);
 		deft_ctx_install_signals();
-		deft_run_in_process(st->sup.run_timeout_ms, st->sup.grace_ms);
+		deft_run_in_process();
 		if (deft_run_interrupted())
 			interrupted = deft_run_interrupted_by();
 	}
@@ -498,6 +499,7 @@ int t_main(int argc, char **argv)
 	                            deft_opt.fail_on_flaky, deft_opt.retries};
 	clock_gettime(CLOCK_REALTIME, &run.started);
 	deft_report_begin(&run);
+	deft_run_exit_watch();
 	if (st.json || st.tap) {
 		/* The report has its own copy of stdout now.  What the
 		 * runner's process prints itself (TEST_MAIN, main cleanups,
@@ -529,6 +531,7 @@ int t_main(int argc, char **argv)
 	int rc = hook ? hook(&m) : t_run_tests(&m);
 	bool cleaned = deft_main_cleanups_run();
 	bool written = deft_report_finish();
+	deft_run_exit_unwatch();
 	deft_premature_exit_mark(false);
 	deft_filter_free(deft_opt.run);
 	deft_filter_free(deft_opt.skip);

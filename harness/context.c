@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "supervisor.h"
 #include "../reporters/report.h"
 
 #include <errno.h>
@@ -353,6 +354,9 @@ int deft_run_interrupted_by(void)
 }
 static struct timespec run_deadline;    /* CLOCK_MONOTONIC */
 static double run_timeout;              /* 0: no deadline */
+/* Without isolation: -grace after the deadline, the run ends at once. */
+static struct timespec hard_deadline;
+static double grace;
 
 void deft_ctx_interrupt(int signo)
 {
@@ -368,7 +372,11 @@ void deft_ctx_interrupt(int signo)
 
 static void on_signal(int signo)
 {
-	signal(signo, SIG_DFL);   /* a second one ends the run at once */
+	/* The second ends the run, reports and all, through the canceller;
+	 * a third, should that hang, as the signal would by default. */
+	static volatile sig_atomic_t seen;
+	if (++seen >= 2)
+		signal(signo, SIG_DFL);
 	deft_ctx_interrupt(signo);
 }
 
@@ -381,17 +389,34 @@ static int ms_until(const struct timespec *when)
 	return ms <= 0 ? 0 : ms > 1e9 ? 1000000000 : (int)ms + 1;
 }
 
+/* Tests still run -grace after the run's deadline, without isolation. */
+static DEFT_NORETURN void time_up(void)
+{
+	char why[256], timeout[32], within[32];
+	deft_format_duration(timeout, sizeof(timeout),
+	                     (long)(run_timeout * 1000 + 0.5));
+	deft_format_duration(within, sizeof(within), (long)(grace * 1000 + 0.5));
+	snprintf(why, sizeof(why), "deft: the run timed out after %s "
+	         "(-timeout), and the test did not stop within the %s grace "
+	         "period: the run ends here", timeout, within);
+	deft_run_end_now(why, false, 2);
+}
+
 static void *canceller_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "deft-cancel");
 	struct pollfd p = {wake_pipe[0], POLLIN, 0};
 	bool fired = run_timeout <= 0;
+	bool hard = !fired && !in_child;
 	for (;;) {
-		int timeout = fired ? -1 : ms_until(&run_deadline);
+		int timeout = !fired ? ms_until(&run_deadline)
+		              : hard ? ms_until(&hard_deadline) : -1;
 		int n = poll(&p, 1, timeout);
 		char cause[96];
-		if (n == 0) {
+		if (n == 0 && fired) {
+			time_up();
+		} else if (n == 0) {
 			if (in_child)
 				snprintf(cause, sizeof(cause), "context "
 				         "deadline exceeded: %s", deadline_what);
@@ -409,10 +434,18 @@ static void *canceller_main(void *arg)
 			snprintf(cause, sizeof(cause), "interrupted: %s",
 			         signo == SIGINT ? "SIGINT" :
 			         signo == SIGTERM ? "SIGTERM" : "signal");
+			bool again = __atomic_exchange_n(&interrupted, true,
+			                                 __ATOMIC_ACQ_REL);
+			if (again && !in_child) {
+				char why[96];
+				snprintf(why, sizeof(why), "deft: interrupted "
+				         "again by %s: the run ends here",
+				         signo == SIGINT ? "SIGINT" : "SIGTERM");
+				deft_run_end_now(why, true, 128 + signo);
+			}
 			__atomic_store_n(&interrupted_by, signo,
 			                 __ATOMIC_RELEASE);
-			if (!__atomic_exchange_n(&interrupted, true,
-			                         __ATOMIC_ACQ_REL) && !in_child) {
+			if (!again && !in_child) {
 				char note[128];
 				snprintf(note, sizeof(note), "deft: %s: no "
 				         "further tests start\n", cause);
@@ -456,25 +489,33 @@ void deft_ctx_install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+static struct timespec seconds_after(struct timespec when, double seconds)
+{
+	when.tv_sec += (time_t)seconds;
+	when.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (when.tv_nsec >= 1000000000) {
+		when.tv_sec++;
+		when.tv_nsec -= 1000000000;
+	}
+	return when;
+}
+
 static void set_deadline(double seconds)
 {
 	run_timeout = seconds;
-	clock_gettime(CLOCK_MONOTONIC, &run_deadline);
-	run_deadline.tv_sec += (time_t)seconds;
-	run_deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) *
-	                               1e9);
-	if (run_deadline.tv_nsec >= 1000000000) {
-		run_deadline.tv_sec++;
-		run_deadline.tv_nsec -= 1000000000;
-	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	run_deadline = seconds_after(now, seconds);
 }
 
 /* Call before deft_ctx_install_signals: the thread reads it at start. */
-void deft_ctx_set_timeout(double seconds)
+void deft_ctx_set_timeout(double seconds, double grace_s)
 {
 	if (seconds <= 0 || wake_pipe[0] >= 0)
 		return;
 	set_deadline(seconds);
+	grace = grace_s;
+	hard_deadline = seconds_after(run_deadline, grace_s);
 	start_canceller();
 }
 

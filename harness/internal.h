@@ -169,11 +169,7 @@ void deft_run_def(const struct deft_test_def *def);
 const struct deft_test_def **deft_schedule(size_t *len);
 /* order.c: runs them in this process (-isolation none), each failed one
  * again as -retries says. */
-void deft_run_in_process(long timeout_ms, long grace_ms);
-
-/* Without isolation: ends the process, naming the running test, when the
- * run is not over ms milliseconds from now (-timeout). */
-void deft_arm_run_timeout(long ms);
+void deft_run_in_process(void);
 
 /* Allocates a test named name (already made unique) under parent. */
 T *deft_test_new(T *parent, const char *name);
@@ -261,12 +257,16 @@ void deft_ctx_interrupt(int signo);
 bool deft_run_interrupted(void);
 /* The signal that interrupted the run, or 0. */
 int deft_run_interrupted_by(void);
-/* Installs SIGINT/SIGTERM handlers that call deft_ctx_interrupt once. */
+/* Installs SIGINT/SIGTERM handlers: the first cancels the run's context,
+ * a second ends the run at once (deft_run_end_now), a third as by
+ * default. */
 void deft_ctx_install_signals(void);
 /* Parses a Go duration ("1m30s", "250ms", "0") into seconds. */
 bool deft_parse_duration(const char *s, double *seconds);
-/* Sets the run's deadline (-timeout); 0 means none. */
-void deft_ctx_set_timeout(double seconds);
+/* Sets the run's deadline (-timeout), 0 for none, at which the run's
+ * context is cancelled; grace seconds later, tests still running, the
+ * run ends at once (deft_run_end_now). */
+void deft_ctx_set_timeout(double seconds, double grace);
 
 /* In a child forked from a running t_main (process isolation), before it
  * runs a test: forget the parent's worker threads and give the child its
@@ -281,6 +281,19 @@ void deft_ctx_set_child_deadline(double seconds, const char *what);
 /* Whether the run's -timeout has passed (without isolation). */
 bool deft_run_timed_out(void);
 
+/* ---- run_exit.c ---- */
+
+/* From the run's beginning to its reports' end: exit() in this process
+ * finishes the run, its reports and the main cleanups first. */
+void deft_run_exit_watch(void);
+void deft_run_exit_unwatch(void);
+/* Without isolation, tests that did not stop when told to: the open
+ * tests fail as interrupted (else as timed out), why logged on the
+ * newest, the reports are finished, and the process exits with status
+ * at once. */
+DEFT_NORETURN void deft_run_end_now(const char *why, bool interrupted,
+                                    int status);
+
 /* ---- child.c: a top-level test's own process ---- */
 
 /* Whether this process runs one test for a supervisor. */
@@ -291,6 +304,13 @@ void deft_child_wait_turn(T *t);
 /* In a process forked from a test's (a death test's): closes the channel
  * to the supervisor, so nothing in it reports there, even at exit(). */
 void deft_child_forget_channel(void);
+/* Appends to b, on lines of their own, the cleanups of t and of the tests
+ * around it that have not run: what a test that ends by exit() leaves.
+ * deft_append_pending_cleanups does it from the list as the test's
+ * process sends it (child_ending.c). */
+void deft_pending_cleanups(struct deft_buf *b, T *t);
+void deft_append_pending_cleanups(struct deft_buf *b, const char *text,
+                                  size_t n);
 /* Gives each of the n signals its default action, and blocks none. */
 void deft_signals_default(const int *sigs, size_t n);
 /* Gives the calling thread (one that runs test bodies) an alternate

@@ -93,10 +93,8 @@ static bool run_loop_resume(void *arg)
 	return true;
 }
 
-void deft_run_in_process(long timeout_ms, long grace_ms)
+void deft_run_in_process(void)
 {
-	if (timeout_ms > 0)
-		deft_arm_run_timeout(timeout_ms + grace_ms);
 	size_t n;
 	struct deft_test_def **registered = deft_registry(&n);
 	struct run_loop loop = {deft_xcalloc(n, sizeof(*loop.order)), n, 0, 0,

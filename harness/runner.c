@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 /* A test body that pauses (t_parallel) goes on on another thread, so no
@@ -254,38 +253,11 @@ T *deft_top_level_new(const struct deft_test_def *def)
 	return t;
 }
 
-/* The top-level test running in this process, for the run's watchdog. */
-static const char *volatile running_top;
-
 void deft_run_def(const struct deft_test_def *def)
 {
-	running_top = def->name;
 	T *t = deft_top_level_new(def);
 	deft_test_run(t, deft_call_def, (void *)def);
 	deft_test_free(t);
-	running_top = NULL;
-}
-
-static void on_run_timeout(int sig)
-{
-	static const char head[] = "deft: the run timed out (-timeout)";
-	static const char mid[] = " while running ";
-	const char *name = running_top;
-	ssize_t ignored = write(STDERR_FILENO, head, sizeof(head) - 1);
-	if (name) {
-		ignored = write(STDERR_FILENO, mid, sizeof(mid) - 1);
-		ignored = write(STDERR_FILENO, name, strlen(name));
-	}
-	ignored = write(STDERR_FILENO, "\n", 1);
-	(void)ignored;
-	_exit(2);
-}
-
-void deft_arm_run_timeout(long ms)
-{
-	signal(SIGALRM, on_run_timeout);
-	struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
-	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* Stops a thread that called t_fatal on a test it does not run. */

@@ -685,6 +685,9 @@ typedef struct t_m t_m;
  *
  * The program's exit status is what the hook returns, except that a 0
  * becomes 1 when a main cleanup fails or a report cannot be written.
+ * A hook that calls exit() instead (exit(t_run_tests(m)), as Go's
+ * os.Exit(m.Run())) gets the same: the main cleanups run and the reports
+ * are finished at exit(), whose status is kept.
  * A program has at most one TEST_MAIN: with two, t_main says where both
  * are and returns 2 without running anything.
  */

@@ -25,6 +25,7 @@ struct open_test {
 	struct deft_totals counts;      /* a top-level test's subtests' */
 	bool midline;                   /* its output ends without '\n' */
 	enum deft_stream open_stream;   /* the stream that left it so */
+	struct timespec started;        /* CLOCK_MONOTONIC */
 };
 
 static struct deft_reporter *reporters;
@@ -91,6 +92,7 @@ void deft_report_start(const struct deft_test_info *test)
 	state(n)->root = n->parent ? state(n->parent)->root
 	                 : test->parent ? test->parent : test->id;
 	state(n)->retry = test->retry;
+	clock_gettime(CLOCK_MONOTONIC, &state(n)->started);
 	pthread_mutex_unlock(&report_lock);
 }
 
@@ -166,6 +168,36 @@ void deft_report_end(unsigned id, const struct deft_test_end *end)
 			totals.flaky++;
 	}
 	pthread_mutex_unlock(&report_lock);
+}
+
+/* The newest open test's id and the seconds since it started; 0 if no
+ * test is open. */
+static unsigned newest_open(double *elapsed)
+{
+	pthread_mutex_lock(&report_lock);
+	struct deft_node *n = open_tests.open;
+	unsigned id = n ? n->id : 0;
+	if (n && elapsed) {
+		struct timespec now, *from = &state(n)->started;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		*elapsed = (double)(now.tv_sec - from->tv_sec) +
+		           (double)(now.tv_nsec - from->tv_nsec) / 1e9;
+	}
+	pthread_mutex_unlock(&report_lock);
+	return id;
+}
+
+unsigned deft_report_newest_open(void)
+{
+	return newest_open(NULL);
+}
+
+void deft_report_end_open(enum deft_ending ending, const char *detail)
+{
+	double elapsed = 0;
+	for (unsigned id; (id = newest_open(&elapsed)) != 0;)
+		deft_report_end(id, &(struct deft_test_end){
+			DEFT_FAIL, ending, detail, elapsed, false});
 }
 
 struct deft_totals deft_report_totals(void)

@@ -115,6 +115,11 @@ void deft_report_output(unsigned id, enum deft_stream stream,
                         const char *text, size_t n);
 /* Reports a test's end, and counts its result in the run's totals. */
 void deft_report_end(unsigned id, const struct deft_test_end *end);
+/* The test started last of those open, 0 if none is. */
+unsigned deft_report_newest_open(void);
+/* Ends every open test, newest first, failed as ending says, with the
+ * time since it started: for a run that ends before its tests do. */
+void deft_report_end_open(enum deft_ending ending, const char *detail);
 /* Tells every reporter the run is over, with the totals counted so far;
  * returns false when a reporter failed to write its output. */
 bool deft_report_finish(void);

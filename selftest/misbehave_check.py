@@ -477,8 +477,12 @@ def start_sleeping(exe, *args):
     """Starts the sleeping test with -v and args; returns the runner, a
     watchdog that kills it after 20s, and its output up to the test's
     "sleeping"."""
+    # TSan would sleep a second at an exit while threads run, as a run
+    # ended early without isolation does
+    tsan = (os.environ.get("TSAN_OPTIONS", "") + " atexit_sleep_ms=0").strip()
     proc = subprocess.Popen([exe, "-v", "-run", "^sleeps$", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, TSAN_OPTIONS=tsan))
     watchdog = threading.Timer(20, proc.kill)
     watchdog.start()
     out = b""
@@ -490,11 +494,12 @@ def start_sleeping(exe, *args):
     return proc, watchdog, out
 
 
-def run_interrupted(exe, xml, signals, sig=signal.SIGINT):
-    """Runs the sleeping test, sends sig when it runs, and again after
-    0.1s if signals is 2; returns (status, stdout, seconds after the
+def run_interrupted(exe, xml, signals, sig=signal.SIGINT, args=()):
+    """Runs the sleeping test with args, sends sig when it runs, and again
+    after 0.1s if signals is 2; returns (status, stdout, seconds after the
     first)."""
-    proc, watchdog, out = start_sleeping(exe, "-grace", "1s", "-junit", xml)
+    proc, watchdog, out = start_sleeping(exe, "-grace", "1s", "-junit", xml,
+                                         *args)
     start = time.monotonic()
     for i in range(signals):
         if i:
@@ -593,17 +598,22 @@ def check_suspend(totals, variant, exe):
 
 def check_interrupt(totals, variant, exe, tmp):
     # any signal that would end the runner interrupts it as SIGINT does
-    for sig, signals, how, verdict, fast in (
+    none = ["-isolation", "none"]
+    for sig, signals, how, verdict, fast, args in (
             (signal.SIGINT, 1, "SIGINT", r"deft: the run was interrupted "
-             r"and the test did not stop in time: killed", False),
+             r"and the test did not stop in time: killed", False, []),
             (signal.SIGINT, 2, "a second SIGINT",
-             r"deft: the run was interrupted", True),
+             r"deft: the run was interrupted", True, []),
+            (signal.SIGINT, 2, "a second SIGINT with -isolation none",
+             r"deft: interrupted again by SIGINT: the run ends here", True,
+             none),
             (signal.SIGHUP, 2, "two SIGHUPs", r"deft: interrupted by "
-             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True),
+             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True, []),
             (signal.SIGRTMIN + 2, 2, "two SIGRTMIN+2", r"deft: interrupted "
-             r"by SIGRTMIN\+2(.*\n)*.*deft: the run was interrupted", True)):
+             r"by SIGRTMIN\+2(.*\n)*.*deft: the run was interrupted", True,
+             [])):
         xml = os.path.join(tmp, f"interrupt{signals}.xml")
-        status, out, took = run_interrupted(exe, xml, signals, sig)
+        status, out, took = run_interrupted(exe, xml, signals, sig, args)
         name = f"{variant}: misbehave: {how}"
         totals.check(f"{name}: exit status {128 + sig}, the test reported "
                      f"interrupted", status == 128 + sig and re.search(

@@ -40,7 +40,8 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d)$")
 # the programs whose reports are checked, with their arguments
 PROGS = [("reports", []), ("failures", []), ("subtests", []),
          ("subtests", ["-count", "2"]), ("forks", []),
-         ("forks", ["-isolation", "none"])]
+         ("forks", ["-isolation", "none"]),
+         ("exits", ["-isolation", "none"])]
 
 
 def run(argv, **kw):
