@@ -215,11 +215,13 @@ static void junit_begin(struct deft_reporter *r,
 		free(j->path);
 		j->path = real;
 	}
+	/* $TMPDIR is Bazel's $TEST_TMPDIR when that is set (shard.c). */
 	const char *dir = getenv("TMPDIR");
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
 	struct deft_buf tmp = DEFT_BUF_INIT;
 	if (j->stream)
-		deft_buf_printf(&tmp, "%s/deft-junit-XXXXXX",
-		                dir && *dir ? dir : "/tmp");
+		deft_buf_printf(&tmp, "%s/deft-junit-XXXXXX", dir);
 	else
 		deft_buf_printf(&tmp, "%s.XXXXXX", j->path);
 	j->tmp = deft_buf_take(&tmp);
@@ -227,7 +229,7 @@ static void junit_begin(struct deft_reporter *r,
 	if (fd < 0) {
 		fprintf(stderr, "deft: -junit: cannot create a file %s %s: "
 		        "%s\n", j->stream ? "in" : "next to",
-		        j->stream ? (dir && *dir ? dir : "/tmp") : j->path,
+		        j->stream ? dir : j->path,
 		        strerror(errno));
 		free(j->tmp);
 		j->tmp = NULL;
