@@ -485,6 +485,8 @@ static inline long deft_scaled_ms(long ms)
 {
 	double f = deft_opt.timeout_scale > 0 ? deft_opt.timeout_scale : 1;
 	double scaled = (double)ms * f;
+	if (ms > 0 && scaled < 1)
+		return 1;       /* a deadline, however short: 0 means none */
 	return scaled > 1e12 ? 1000000000000L : (long)scaled;
 }
 

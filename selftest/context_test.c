@@ -85,6 +85,18 @@ TEST(context_is_cancelled_just_before_cleanups)
 	T_EXPECT_EQ(t, fcntl(s.fd, F_GETFD), -1);
 }
 
+/* A scale that shrinks a deadline under a millisecond leaves 1ms, not 0,
+ * which would mean no deadline at all. */
+TEST(tiny_timeout_scale_keeps_a_deadline)
+{
+	double before = deft_opt.timeout_scale;
+	deft_opt.timeout_scale = 0.0001;
+	long tiny = deft_scaled_ms(50), none = deft_scaled_ms(0);
+	deft_opt.timeout_scale = before;
+	T_EXPECT_EQ(t, tiny, 1L);
+	T_EXPECT_EQ(t, none, 0L);
+}
+
 TEST(timed_waits_wait)
 {
 	t_ctx *c = t_context(t);
