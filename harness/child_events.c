@@ -51,10 +51,17 @@ void deft_sup_ingest(struct child *c, uint16_t type, const void *head,
 {
 	struct deft_buf b = DEFT_BUF_INIT;
 	append_message(&b, type, head, hlen, data, n);
-	if (c->live)
+	if (c->live) {
 		dispatch(c, b.data + sizeof(uint32_t), b.len - sizeof(uint32_t));
-	else
+	} else {
 		deft_buf_add(&c->queue, b.data, b.len);
+		if (type == DEFT_MSG_START || type == DEFT_MSG_PAUSE ||
+		    type == DEFT_MSG_CONT) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			deft_buf_add(&c->came, &now, sizeof(now));
+		}
+	}
 	deft_buf_free(&b);
 }
 
@@ -81,9 +88,37 @@ void deft_sup_ingest_output(struct child *c, uint32_t id, uint32_t stream,
 	}
 }
 
+/* When the start, pause or continue message being dispatched came: held
+ * ones are dispatched in the order they came, once the process is done,
+ * and each has its time kept; others come now. */
+static struct timespec came(struct child *c)
+{
+	struct timespec t;
+	if (c->came_used + sizeof(t) <= c->came.len) {
+		memcpy(&t, c->came.data + c->came_used, sizeof(t));
+		c->came_used += sizeof(t);
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	}
+	return t;
+}
+
 static unsigned global_id(const struct child *c, uint32_t child_id)
 {
 	return child_id < c->nknown ? c->known[child_id].id : 0;
+}
+
+/* Whether the child's test child_id is the test outer or one inside it. */
+static bool within(const struct child *c, uint32_t child_id, uint32_t outer)
+{
+	for (size_t hops = 0; child_id != 0 && hops <= c->nknown; hops++) {
+		if (child_id == outer)
+			return true;
+		if (child_id >= c->nknown)
+			break;
+		child_id = c->known[child_id].parent;
+	}
+	return false;
 }
 
 /* The test that started or resumed last of those running: output and a
@@ -108,7 +143,8 @@ static void release_held_end(struct child *c)
 	c->held_end.len = 0;
 }
 
-static void on_start(struct child *c, const char *p, size_t len)
+static void on_start(struct child *c, const char *p, size_t len,
+                     struct timespec at)
 {
 	struct deft_msg_start s;
 	if (len < sizeof(s))
@@ -143,7 +179,7 @@ static void on_start(struct child *c, const char *p, size_t len)
 	o->child_id = s.id;
 	o->id = id;
 	o->paused = false;
-	clock_gettime(CLOCK_MONOTONIC, &o->started);
+	o->started = at;
 	char *name = strndup(p + sizeof(s), s.name_len);
 	char *file = s.file_len ? strndup(p + sizeof(s) + s.name_len,
 	                                  s.file_len) : NULL;
@@ -173,13 +209,28 @@ static void close_open(struct child *c, uint32_t child_id)
 		}
 }
 
+static int64_t ns_of(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
 /* Marks open test child_id paused in t_parallel, or resumed: then it is
- * the innermost, and moves on top. */
-static void pause_open(struct child *c, uint32_t child_id, bool paused)
+ * the innermost, and moves on top.  Its time paused is not its time. */
+static void pause_open(struct child *c, uint32_t child_id, bool paused,
+                       struct timespec now)
 {
 	for (size_t i = c->nopen; i-- > 0;)
 		if (c->open[i].child_id == child_id) {
 			struct open_test o = c->open[i];
+			if (paused && !o.paused) {
+				o.paused_at = now;
+			} else if (!paused && o.paused) {
+				int64_t ns = ns_of(&o.started) + ns_of(&now) -
+				             ns_of(&o.paused_at);
+				o.started = (struct timespec){
+					(time_t)(ns / 1000000000),
+					(long)(ns % 1000000000)};
+			}
 			o.paused = paused;
 			if (!paused) {
 				memmove(&c->open[i], &c->open[i + 1],
@@ -360,9 +411,13 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 	if (m.version != DEFT_PROTOCOL_VERSION || m.len != len - sizeof(m))
 		return;
 	const char *p = msg + sizeof(m);
+	struct timespec at = {0, 0};
+	if (m.type == DEFT_MSG_START || m.type == DEFT_MSG_PAUSE ||
+	    m.type == DEFT_MSG_CONT)
+		at = came(c);
 	switch (m.type) {
 	case DEFT_MSG_START:
-		on_start(c, p, m.len);
+		on_start(c, p, m.len, at);
 		break;
 	case DEFT_MSG_OUTPUT:
 		on_output(c, p, m.len);
@@ -374,7 +429,7 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 			break;
 		memcpy(&i, p, sizeof(i));
 		unsigned id = global_id(c, i.id);
-		pause_open(c, i.id, m.type == DEFT_MSG_PAUSE);
+		pause_open(c, i.id, m.type == DEFT_MSG_PAUSE, at);
 		if (id && m.type == DEFT_MSG_PAUSE)
 			deft_report_pause(id);
 		else if (id)
@@ -468,7 +523,9 @@ void deft_sup_unstarted(struct child *c, const char *why)
 	deft_buf_add(&b, &s, sizeof(s));
 	deft_buf_puts(&b, c->def->name);
 	deft_buf_puts(&b, c->def->file);
-	on_start(c, b.data, b.len);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	on_start(c, b.data, b.len, now);
 	deft_buf_free(&b);
 	log_on(c->open[0].id, why);
 }
@@ -504,8 +561,12 @@ void deft_sup_finish(struct child *c)
 		                   "starting the test" : why.data);
 		why.len = 0;
 	}
-	unsigned blamed = global_id(c, target) ? global_id(c, target)
-	                                       : innermost(c)->id;
+	uint32_t blamed_child = global_id(c, target) ? target
+	                                             : innermost(c)->child_id;
+	unsigned blamed = global_id(c, blamed_child);
+	/* A parallel subtest that crashed ends its siblings with it. */
+	char *blamed_name = ending == DEFT_CRASHED
+	                    ? deft_report_open_name(blamed) : NULL;
 	if (why.len)
 		log_on(blamed, why.data);
 	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
@@ -538,10 +599,19 @@ void deft_sup_finish(struct child *c)
 		}
 		if (c->nopen == 0 && c->may_retry)
 			c->retried = true;
+		bool beside = blamed_name &&
+		              !within(c, blamed_child, o.child_id) &&
+		              !within(c, o.child_id, blamed_child);
+		if (beside)
+			logf_on(o.id, "deft: its process ended in %s, which ran "
+			        "beside it: %s", blamed_name,
+			        blame ? blame : "crashed");
 		deft_sup_end_synthesised(o.id, &o, ending,
-		                         o.id == blamed ? blame : NULL,
+		                         o.id == blamed ? blame
+		                         : beside ? "in a test beside it" : NULL,
 		                         c->nopen == 0 && c->retried, &ended);
 	}
+	free(blamed_name);
 	deft_buf_free(&why);
 	deft_buf_free(&detail);
 }
@@ -549,6 +619,7 @@ void deft_sup_finish(struct child *c)
 void deft_sup_free(struct child *c)
 {
 	deft_buf_free(&c->queue);
+	deft_buf_free(&c->came);
 	deft_buf_free(&c->early);
 	deft_buf_free(&c->held_end);
 	deft_buf_free(&c->crash);

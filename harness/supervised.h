@@ -27,8 +27,9 @@ enum stage { RUNNING, STOPPING, DUMPING, KILLED };
 struct open_test {
 	uint32_t child_id;
 	unsigned id;
-	struct timespec started;
+	struct timespec started;        /* less the time it was paused */
 	bool paused;            /* in t_parallel, not yet resumed */
+	struct timespec paused_at;
 };
 
 /* A test a child started, by the child's id of it. */
@@ -60,6 +61,11 @@ struct child {
 	int64_t deadline, next_step, drain_until;
 	int64_t exited_at;              /* deft_now_ns() when found gone */
 	struct deft_buf queue;          /* messages held when not live */
+	/* when each start, pause and continue message held came: the test
+	 * started (or paused) then, not when it is reported; how many of
+	 * those times are used */
+	struct deft_buf came;
+	size_t came_used;
 	struct deft_buf early;          /* output read before the start */
 	struct known_test *known;       /* by the child's test id */
 	size_t nknown;

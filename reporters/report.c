@@ -187,6 +187,15 @@ static unsigned newest_open(double *elapsed)
 	return id;
 }
 
+char *deft_report_open_name(unsigned id)
+{
+	pthread_mutex_lock(&report_lock);
+	struct deft_node *n = deft_tree_find(&open_tests, id);
+	char *name = n ? deft_xstrdup(n->name) : NULL;
+	pthread_mutex_unlock(&report_lock);
+	return name;
+}
+
 unsigned deft_report_newest_open(void)
 {
 	return newest_open(NULL);

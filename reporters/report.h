@@ -115,6 +115,8 @@ void deft_report_output(unsigned id, enum deft_stream stream,
                         const char *text, size_t n);
 /* Reports a test's end, and counts its result in the run's totals. */
 void deft_report_end(unsigned id, const struct deft_test_end *end);
+/* A copy of the full name of open test id, or NULL if it is not open. */
+char *deft_report_open_name(unsigned id);
 /* The test started last of those open, 0 if none is. */
 unsigned deft_report_newest_open(void);
 /* Ends every open test, newest first, failed as ending says, with the

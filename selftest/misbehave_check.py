@@ -29,7 +29,8 @@ import xml.etree.ElementTree as ET
 
 from reports_check import xmllint
 
-ARGS = ["-grace", "200ms", "-skip", "^(sleeps|deep_hang|naps)$"]
+ARGS = ["-grace", "200ms", "-skip",
+        "^(sleeps|deep_hang|naps|naps_after_parallel)$"]
 CRASH = r"deft: test crashed: SIG{} \({}\), {} at address 0x[0-9a-f]+\n"
 FRAME = r"^ +#\d+ +{} at .*misbehave\.c:\d+\n"
 UBSAN_EXIT = (r"runtime error: {}(.*\n)*.*deft: test process exited with "
@@ -189,6 +190,16 @@ def expectations(variant):
           r"SIGTSTP, SIGINT, SIGPIPE, SIGXCPU, SIGSEGV, SIGABRT, SIGTRAP, "
           r"SIGRTMIN\+1 to the runner, its process's parent: ignored\n"]),
         ("fine_after_signals", "pass", []),
+        ("crash_beside_a_sibling", "fail", []),
+        ("crash_beside_a_sibling/aborts", "fail",
+         [r"deft: test crashed: SIGABRT \(Aborted\)"]),
+        ("crash_beside_a_sibling/waits", "fail",
+         [r"waiting\n", r"deft: its process ended in "
+          r"crash_beside_a_sibling/aborts, which ran beside it: SIGABRT "
+          r"\(Aborted\)\n"]),
+        ("fine_after_sibling_crash", "pass", []),
+        ("parallel_then_aborts", "fail",
+         [r"deft: test crashed: SIGABRT \(Aborted\)"]),
     ]
 
 
@@ -234,6 +245,7 @@ def check_misbehave(totals, variant, build):
             check_slow_addr2line(totals, variant, exe, tmp)
     check_deadline_while_stalled(totals, variant, build)
     check_daemon_beside(totals, variant, exe)
+    check_crash_durations(totals, variant, exe)
     proc = subprocess.run([exe, "-v", "-run", "^bad_bytes$"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     totals.check(f"{variant}: misbehave: output with no newline at its end "
@@ -277,6 +289,34 @@ def check_daemon_beside(totals, variant, exe):
     left = survivors(exe)
     totals.check(f"{name}: no process of the run outlives it", not left,
                  f"still running: {left}")
+
+
+def check_crash_durations(totals, variant, exe):
+    """A test that crashed took the time it ran: not none when its events
+    were held until its process was done (-jobs 2), and not the time it
+    waited in t_parallel for naps_after_parallel, a sequential test, to
+    end."""
+    proc = subprocess.run([exe, "-json", "-jobs", "2", "-run",
+                           "^(crash_beside_a_sibling|naps_after_parallel|"
+                           "parallel_then_aborts)$"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    took = {}
+    for line in proc.stdout.splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("Action") in ("pass", "fail") and e.get("Test"):
+            took[e["Test"]] = e.get("Elapsed", 0)
+    # the aborting tests sleep 50ms first; naps_after_parallel, 1s
+    want = {"crash_beside_a_sibling/aborts": (0.05, 0.9),
+            "crash_beside_a_sibling": (0.05, 0.9),
+            "naps_after_parallel": (1, 10),
+            "parallel_then_aborts": (0.05, 0.9)}
+    wrong = {k: took.get(k) for k, (low, high) in want.items()
+             if took.get(k) is None or not low - 0.005 <= took[k] < high}
+    totals.check(f"{variant}: misbehave -jobs 2: a crashed test's time is "
+                 f"the time it ran", not wrong, f"{wrong}; all: {took}")
 
 
 def check_blame(totals, name, variant, events):

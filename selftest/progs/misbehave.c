@@ -488,3 +488,48 @@ TEST(signals_the_runner)
 }
 
 FINE(fine_after_signals)
+
+/* A parallel subtest aborts while its sibling waits: the crash is the
+ * one's that aborted; the sibling, ended with the process, says so. */
+static void waits_beside(T *t, void *arg)
+{
+	(void)arg;
+	t_parallel(t);
+	t_log(t, "waiting");
+	struct timespec ts = {0, 10000000};
+	for (int i = 0; i < 500 && !t_ctx_done(t_context(t)); i++)
+		nanosleep(&ts, NULL);
+}
+
+static void aborts_beside(T *t, void *arg)
+{
+	(void)arg;
+	t_parallel(t);
+	struct timespec ts = {0, 50000000};
+	nanosleep(&ts, NULL);
+	abort();
+}
+
+TEST(crash_beside_a_sibling)
+{
+	t_run(t, "waits", waits_beside, NULL);
+	t_run(t, "aborts", aborts_beside, NULL);
+}
+
+FINE(fine_after_sibling_crash)
+
+/* Waits in t_parallel for the sequential tests, then aborts: the time it
+ * waited is not the time it ran. */
+TEST(parallel_then_aborts)
+{
+	t_parallel(t);
+	struct timespec ts = {0, 50000000};
+	nanosleep(&ts, NULL);
+	abort();
+}
+
+/* Run only by the duration check: parallel_then_aborts waits for it. */
+TEST(naps_after_parallel)
+{
+	sleep(1);
+}
