@@ -93,12 +93,35 @@ static void take_pending(struct child *c, int i, size_t n)
 	c->taken[i] += n;
 }
 
-/* Gives what was read from the pipes to the innermost test: once no
- * message is waiting, whatever comes next was sent after it. */
-static void take_all_pending(struct child *c)
+/* How many bytes at the end of b begin a UTF-8 character that they do
+ * not finish: a read that ends inside a character leaves the rest to the
+ * next, and given apart, each part would be reported as invalid. */
+static size_t split_character(const struct deft_buf *b)
 {
-	take_pending(c, 0, c->pending[0].len);
-	take_pending(c, 1, c->pending[1].len);
+	for (size_t back = 1; back <= 3 && back <= b->len; back++) {
+		unsigned char ch = (unsigned char)b->data[b->len - back];
+		if ((ch & 0xc0) == 0x80)
+			continue;               /* a continuation byte */
+		size_t want = ch >= 0xf0 && ch <= 0xf4 ? 4
+		              : ch >= 0xe0 && ch < 0xf0 ? 3
+		              : ch >= 0xc2 && ch < 0xe0 ? 2 : 1;
+		return want > back ? back : 0;
+	}
+	return 0;
+}
+
+/* Gives what was read from the pipes to the innermost test: once no
+ * message is waiting, whatever comes next was sent after it.  A
+ * character split by the read waits for its end, unless whole or the
+ * pipe is closed. */
+static void take_all_pending(struct child *c, bool whole)
+{
+	int fds[2] = {c->out, c->err};
+	for (int i = 0; i < 2; i++) {
+		size_t keep = whole || fds[i] < 0 ? 0
+		              : split_character(&c->pending[i]);
+		take_pending(c, i, c->pending[i].len - keep);
+	}
 }
 
 /* Gives the innermost test the output written before a message whose
@@ -111,13 +134,15 @@ static void take_until(struct child *c, const uint64_t written[2])
 		if (written[i] == DEFT_WRITTEN_UNKNOWN)
 			continue;
 		while (c->taken[i] < written[i]) {
-			if (c->pending[i].len == 0) {
+			/* All of it at once where it can: a character split
+			 * by a read and held back is given with its end. */
+			size_t need = (size_t)(written[i] - c->taken[i]);
+			if (c->pending[i].len < need)
 				read_pipe(c, fds[i], i ? DEFT_STREAM_STDERR
 				                       : DEFT_STREAM_STDOUT);
-				if (c->pending[i].len == 0)
-					break;
-			}
-			take_pending(c, i, (size_t)(written[i] - c->taken[i]));
+			if (c->pending[i].len == 0)
+				break;
+			take_pending(c, i, need);
 		}
 	}
 }
@@ -196,7 +221,7 @@ void deft_sup_drain(struct child *c)
 		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
 		more = c->pending[0].len >= PENDING_MAX ||
 		       c->pending[1].len >= PENDING_MAX;
-		take_all_pending(c);
+		take_all_pending(c, !more);
 	} while (more);
 }
 
@@ -226,7 +251,7 @@ void deft_sup_read(struct child *c, bool pipes_ready)
 			c->chan = -1;
 			deft_sup_drain(c);
 		} else if (errno == EAGAIN) {
-			take_all_pending(c);
+			take_all_pending(c, false);
 			return;
 		}
 	}

@@ -403,6 +403,28 @@ def check_attribution_stalled(totals, variant, build, tmp):
                  "\n".join(wrong[:20]))
 
 
+def check_split_character(totals, variant, build, tmp):
+    """A character a test prints in two writes, which the runner reads
+    apart, is one character in every report, not two invalid parts."""
+    exe = os.path.join(build, "selftest", "progs", "reports")
+    xml = os.path.join(tmp, "split.xml")
+    args = [exe, "-v", "-run", "^split_character$", "-junit", xml]
+    want = "euro: \u20ac."
+    proc = run(args + ["-json"])
+    out = "".join(text for _, text in json_output(
+        json_events(totals, f"{variant}: split", proc.stdout)))
+    junit = open(xml, encoding="utf-8").read() if os.path.exists(xml) \
+        else ""
+    tap = run(args[:-2] + ["-tap"]).stdout.decode("utf-8", "replace")
+    console = run(args[:-2]).stdout.decode("utf-8", "replace")
+    bad = [name for name, text in (("-json", out), ("JUnit", junit),
+                                   ("-tap", tap), ("console", console))
+           if want not in text or "\ufffd" in text]
+    totals.check(f"{variant}: reports: a character printed in two writes "
+                 f"stays whole in every report", not bad,
+                 f"broken in {bad}: {out!r}")
+
+
 def check_stdout_kept(totals, variant, build):
     """-json and -tap own stdout: what the runner's process prints itself
     (TEST_MAIN, a main cleanup, a test run with -isolation none) goes to
@@ -624,6 +646,7 @@ def check_reports(totals, variant, build):
     with tempfile.TemporaryDirectory() as tmp:
         check_attribution(totals, variant, build, tmp)
         check_attribution_stalled(totals, variant, build, tmp)
+        check_split_character(totals, variant, build, tmp)
     check_stdout_kept(totals, variant, build)
     check_rerun(totals, variant, build)
     check_retries(totals, variant, build)

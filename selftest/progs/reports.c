@@ -1,14 +1,17 @@
 /*
  * reports.c - a suite for the report formats (-json, -junit, -tap): every
  * result, subtests three deep, and adversarial logs: every byte value,
- * "]]>", ANSI colour codes, invalid UTF-8, U+FFFE/U+FFFF, and a 10 MB
- * line.  selftest/run.py feeds its reports to xmllint, gotestsum, prove
- * and meson, and compares their counts with deft's.
+ * "]]>", ANSI colour codes, invalid UTF-8, U+FFFE/U+FFFF, a 10 MB line,
+ * and a character printed in two writes.  selftest/run.py feeds its
+ * reports to xmllint, gotestsum, prove and meson, and compares their
+ * counts with deft's.
  */
 #include <deft.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 TEST(passes)
 {
@@ -79,4 +82,14 @@ TEST(huge_line)
 		line[i] = "<&>]\"'x\x1b"[i % 8];
 	line[n] = '\0';
 	t_error(t, "%s", line);
+}
+
+/* The euro sign's three bytes reach the runner in two reads. */
+TEST(split_character)
+{
+	fputs("euro: \xe2\x82", stdout);
+	fflush(stdout);
+	struct timespec ts = {0, 100000000};
+	nanosleep(&ts, NULL);
+	puts("\xac.");
 }
