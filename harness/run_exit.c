@@ -20,10 +20,11 @@
  *    given to exit(), or 1 if it was 0 and a main cleanup failed or a
  *    report could not be written.
  *
- * Without isolation, a run whose tests do not stop when told to (at the
- * run's -timeout, or at a first SIGINT) is ended by deft_run_end_now:
- * the tests still open fail as timed out or interrupted and the reports
- * are finished, but no main cleanup runs, as a test still runs beside.
+ * Without isolation, a run whose tests do not stop when told to is ended
+ * by deft_run_end_now, -grace after the run's -timeout or at a second
+ * SIGINT or SIGTERM: the tests still open fail as timed out or
+ * interrupted and the reports are finished, but no main cleanup runs, as
+ * a test still runs beside it.
  */
 #include "internal.h"
 #include "../reporters/report.h"

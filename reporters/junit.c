@@ -31,7 +31,8 @@
  *
  * The file is written as <path>.XXXXXX in the same directory and renamed
  * over path when the run finishes, so a reader never sees half a report
- * (a symbolic link is followed first, so that its target is replaced).
+ * (a symbolic link is followed first, so that its target is replaced,
+ * or written if it does not exist yet).
  * A path that is no regular file (a FIFO, a terminal, /dev/stdout) would
  * be replaced by the rename: the file is written under $TMPDIR instead,
  * unlinked at once, and copied into path.  The root's totals are known
@@ -46,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +201,30 @@ static unsigned count_round(struct junit *j, const char *name, bool again)
 	return ++j->rounds[k].n;
 }
 
+/* path with its symbolic links followed, as open() would follow them:
+ * also to a file that does not exist yet, which realpath() refuses. */
+static char *link_target(const char *path)
+{
+	char *cur = deft_xstrdup(path);
+	for (int hops = 0; hops < 40; hops++) {      /* Linux's ELOOP */
+		struct stat st;
+		char to[PATH_MAX];
+		ssize_t n;
+		if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode) ||
+		    (n = readlink(cur, to, sizeof(to) - 1)) < 0)
+			break;
+		to[n] = '\0';
+		struct deft_buf next = DEFT_BUF_INIT;
+		const char *slash = strrchr(cur, '/');
+		if (to[0] != '/' && slash)
+			deft_buf_add(&next, cur, (size_t)(slash - cur) + 1);
+		deft_buf_puts(&next, to);
+		free(cur);
+		cur = deft_buf_take(&next);
+	}
+	return cur;
+}
+
 static void junit_begin(struct deft_reporter *r,
                         const struct deft_run_info *run)
 {
@@ -210,10 +236,10 @@ static void junit_begin(struct deft_reporter *r,
 	 * those the finished file is copied; a link is followed. */
 	struct stat st;
 	j->stream = stat(j->path, &st) == 0 && !S_ISREG(st.st_mode);
-	char *real = j->stream ? NULL : realpath(j->path, NULL);
-	if (real) {
+	if (!j->stream) {
+		char *target = link_target(j->path);
 		free(j->path);
-		j->path = real;
+		j->path = target;
 	}
 	/* $TMPDIR is Bazel's $TEST_TMPDIR when that is set (shard.c). */
 	const char *dir = getenv("TMPDIR");

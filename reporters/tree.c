@@ -96,9 +96,15 @@ void deft_tree_remove(struct deft_tree *tree, struct deft_node *node)
 			*s = node->same_slot;
 			break;
 		}
-	tree->nopen--;
 	free(node->name);
 	free(node);
+	if (--tree->nopen == 0) {
+		/* Empty, it holds nothing: a reporter done with its run
+		 * keeps no memory but its own struct. */
+		free(tree->slots);
+		tree->slots = NULL;
+		tree->nslots = 0;
+	}
 }
 
 const char *deft_ending_word(enum deft_ending ending)

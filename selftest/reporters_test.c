@@ -312,6 +312,15 @@ TEST(junit_unwritable)
 
 /* A rename over the path would replace a pipe (as /dev/stdout is) with a
  * regular file, and a symbolic link rather than the file it names. */
+/* dir/name, freed when t ends. */
+static char *path_in(T *t, const char *dir, const char *name)
+{
+	char *path;
+	T_ASSERT_GE(t, asprintf(&path, "%s/%s", dir, name), 0);
+	t_defer(t, free, path);
+	return path;
+}
+
 TEST(junit_into_a_pipe_and_through_a_link)
 {
 	int p[2];
@@ -330,11 +339,8 @@ TEST(junit_into_a_pipe_and_through_a_link)
 	T_EXPECT_NOT_NULL(t, strstr(buf, "</testsuites>\n"));
 
 	const char *dir = t_tempdir(t);
-	char *target, *link;
-	T_ASSERT_GE(t, asprintf(&target, "%s/report.xml", dir), 0);
-	t_defer(t, free, target);
-	T_ASSERT_GE(t, asprintf(&link, "%s/link.xml", dir), 0);
-	t_defer(t, free, link);
+	char *target = path_in(t, dir, "report.xml");
+	char *link = path_in(t, dir, "link.xml");
 	T_ASSERT_EQ(t, symlink("report.xml", link), 0);
 	write_text(t, target, "the last run's report\n");
 	T_EXPECT(t, junit_one_test(link));
@@ -342,6 +348,16 @@ TEST(junit_into_a_pipe_and_through_a_link)
 	T_ASSERT_EQ(t, lstat(link, &st), 0);
 	T_EXPECT(t, S_ISLNK(st.st_mode));
 	char *out = slurp(t, target);
+	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top\""));
+
+	/* A link to a report not written yet is written through as well. */
+	char *fresh = path_in(t, dir, "fresh.xml");
+	char *dangling = path_in(t, dir, "dangling.xml");
+	T_ASSERT_EQ(t, symlink("fresh.xml", dangling), 0);
+	T_EXPECT(t, junit_one_test(dangling));
+	T_ASSERT_EQ(t, lstat(dangling, &st), 0);
+	T_EXPECT(t, S_ISLNK(st.st_mode));
+	out = slurp(t, fresh);
 	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top\""));
 }
 
