@@ -4,11 +4,13 @@
  * and waits for the processes; child_output.c reads what each one says
  * and writes, giving each piece of output to its test; child_events.c
  * turns that into reports; child_ending.c puts into words how one
- * that did not finish its test ended.
+ * that did not finish its test ended; supervisor_signals.c sets up the
+ * runner's signals.
  */
 #ifndef DEFT_SUPERVISED_H
 #define DEFT_SUPERVISED_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -91,6 +93,19 @@ struct child {
 
 /* The options of the run being supervised. */
 extern const struct deft_supervisor_options *deft_sup_opts;
+
+/* ---- supervisor_signals.c ---- */
+
+/* While tests run, the signals that would end or stop the runner are
+ * read from fds, each as a struct signalfd_siginfo: fds[0] a signalfd,
+ * fds[1] the fault signals another process sent (the runner's own still
+ * end it, through whatever handler it had). */
+struct deft_sup_signals {
+	int fds[2];
+	sigset_t old_mask;
+};
+void deft_sup_signals_catch(struct deft_sup_signals *s);
+void deft_sup_signals_release(struct deft_sup_signals *s);
 
 /* ---- leftovers.c ---- */
 

@@ -3,10 +3,10 @@
  *
  * The supervisor is single-threaded and owns the reporters: one poll()
  * loop reads every child's message socket, stdout and stderr pipes, and a
- * signalfd for SIGCHLD and the signals that would end the runner, and
- * keeps the deadlines.  A child that crashes, hangs, calls exit() or is
- * killed ends as one failed test, reported on the innermost test it was
- * running, and the run goes on.
+ * signalfd for SIGCHLD and the signals that would end the runner (set
+ * up by supervisor_signals.c), and keeps the deadlines.  A child that
+ * crashes, hangs, calls exit() or is killed ends as one failed test,
+ * reported on the innermost test it was running, and the run goes on.
  *
  * This file starts, stops and waits for the test processes (leftovers.c
  * kills what they leave running); child_output.c reads what each says
@@ -495,86 +495,6 @@ static size_t collect(int64_t now)
 
 /* ---- signals ---- */
 
-/* The signals whose default would end or stop the runner and that it
- * never raises on itself by a fault, caught on its signalfd: one from
- * outside is an interrupt (a stop is a stop), one that a test's process
- * sends to its parent is that test's fault.  SIGPIPE is the runner's own
- * when its stdout or stderr is a pipe whose reader has gone: the run is
- * interrupted, and its reports are still written.  The real-time signals
- * are added to these by caught_mask(). */
-static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-                             SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
-                             SIGPWR, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE,
-                             SIGXCPU, SIGXFSZ, SIGSTKFLT, SIGTRAP, SIGSYS,
-                             SIGABRT};
-
-/* Signals that a fault of the runner's own raises, and that it must not
- * block: a blocked one would kill it without the handler a sanitizer
- * keeps for its report.  A handler passes one sent with kill() or
- * sigqueue() by another process to the loop, through a pipe, as the
- * signalfd would; any other goes to the action it had. */
-static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-static struct sigaction faults_before[sizeof(faults) / sizeof(*faults)];
-static int fault_pipe[2] = {-1, -1};
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	if (si->si_code <= 0 && si->si_pid != getpid()) {
-		struct signalfd_siginfo fwd = {
-			.ssi_signo = (uint32_t)sig,
-			.ssi_code = si->si_code,
-			.ssi_pid = (uint32_t)si->si_pid,
-		};
-		int saved = errno;
-		ssize_t n = write(fault_pipe[1], &fwd, sizeof(fwd));
-		(void)n;
-		errno = saved;
-		return;
-	}
-	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++)
-		if (faults[i] == sig)
-			sigaction(sig, &faults_before[i], NULL);
-	/* A fault happens again as the instruction runs again; a signal
-	 * the runner sent itself is sent again. */
-	if (si->si_code <= 0)
-		raise(sig);
-}
-
-static void catch_faults(void)
-{
-	if (pipe2(fault_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		fault_pipe[0] = fault_pipe[1] = -1;
-		return;
-	}
-	struct sigaction sa = {.sa_sigaction = on_fault,
-	                       .sa_flags = SA_SIGINFO | SA_RESTART};
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++)
-		sigaction(faults[i], &sa, &faults_before[i]);
-}
-
-static void uncatch_faults(void)
-{
-	if (fault_pipe[0] < 0)
-		return;
-	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++)
-		sigaction(faults[i], &faults_before[i], NULL);
-	close(fault_pipe[0]);
-	close(fault_pipe[1]);
-	fault_pipe[0] = fault_pipe[1] = -1;
-}
-
-static void caught_mask(sigset_t *mask)
-{
-	sigemptyset(mask);
-	sigaddset(mask, SIGCHLD);
-	for (size_t i = 0; i < sizeof(caught) / sizeof(*caught); i++)
-		sigaddset(mask, caught[i]);
-	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
-		sigaddset(mask, sig);
-}
-
 static bool stops(int sig)
 {
 	return sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
@@ -639,14 +559,15 @@ static void on_signal(const struct signalfd_siginfo *si, int *interrupted)
 
 /* ---- the loop ---- */
 
-static void poll_once(int sigfd, int64_t wake, int *interrupted)
+static void poll_once(const struct deft_sup_signals *sigs, int64_t wake,
+                      int *interrupted)
 {
-	enum { SIGNALS = 2 };   /* the signalfd, then the fault pipe */
+	enum { SIGNALS = 2 };   /* sigs->fds */
 	size_t n = SIGNALS + 3 * running(), k = SIGNALS;
 	struct pollfd *fds = deft_xcalloc(n, sizeof(*fds));
 	struct child **owner = deft_xcalloc(n, sizeof(*owner));
-	fds[0] = (struct pollfd){sigfd, POLLIN, 0};
-	fds[1] = (struct pollfd){fault_pipe[0], POLLIN, 0};
+	for (size_t i = 0; i < SIGNALS; i++)
+		fds[i] = (struct pollfd){sigs->fds[i], POLLIN, 0};
 	for (struct child *c = children; c; c = c->next) {
 		int fd3[3] = {c->chan, c->out, c->err};
 		for (int i = 0; i < 3; i++)
@@ -684,14 +605,8 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
                    const struct deft_supervisor_options *opt)
 {
 	deft_sup_opts = opt;
-	/* Ignored from here on, and blocked while tests run, so that the
-	 * reports that follow are still written. */
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t mask, old;
-	caught_mask(&mask);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	catch_faults();
+	struct deft_sup_signals sigs;
+	deft_sup_signals_catch(&sigs);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	deft_sup_own_children_note();
 	dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -746,7 +661,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 			} else {
 				def = schedule[next++];
 			}
-			if (spawn(def, retry, sigfd, run_deadline))
+			if (spawn(def, retry, sigs.fds[0], run_deadline))
 				sequential++;
 		}
 		if (!interrupted && !run_timed_out && next >= n &&
@@ -759,7 +674,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 		if (children == NULL &&
 		    (stop || (next >= n && retries == NULL)))
 			break;
-		poll_once(sigfd, next_wakeup(run_deadline), &interrupted);
+		poll_once(&sigs, next_wakeup(run_deadline), &interrupted);
 	}
 	/* Failed runs reported as followed by another that the run's stop
 	 * left out: report those as failed, so no failure goes uncounted. */
@@ -782,9 +697,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	if (dev_null >= 0)
 		close(dev_null);
 	dev_null = -1;
-	close(sigfd);
-	uncatch_faults();
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	deft_sup_signals_release(&sigs);
 	if (run_timed_out && !interrupted)
 		return 0;
 	return interrupted;
