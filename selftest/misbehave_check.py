@@ -575,6 +575,18 @@ def wait_until(cond, seconds=3):
     return True
 
 
+def check_junit_interrupted(totals, name, xml, test):
+    """The JUnit file xml is valid and names test, once, interrupted."""
+    ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
+        if os.path.exists(xml) else (False, "no JUnit file")
+    cases = [] if not ok else [
+        c for c in ET.parse(xml).getroot().iter("testcase")
+        if c.get("name") == test and "interrupted" in
+        ET.tostring(c, encoding="unicode")]
+    totals.check(f"{name}: JUnit complete, valid, names the test "
+                 f"interrupted", ok and len(cases) == 1, err[-2000:])
+
+
 def check_stdout_gone(totals, variant, exe, tmp):
     """The reader of the runner's stdout goes away mid-run, as head does:
     the run is interrupted by the SIGPIPE, the test's process does not
@@ -597,14 +609,7 @@ def check_stdout_gone(totals, variant, exe, tmp):
                  proc.returncode == 128 + signal.SIGPIPE and not left,
                  f"status {proc.returncode}, still running {left}\n{head!r}"
                  f"\n{err[-2000:]!r}")
-    ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
-        if os.path.exists(xml) else (False, "no JUnit file")
-    cases = [] if not ok else [
-        c for c in ET.parse(xml).getroot().iter("testcase")
-        if c.get("name") == "output_spam" and "interrupted" in
-        ET.tostring(c, encoding="unicode")]
-    totals.check(f"{name}: JUnit complete, valid, names the test "
-                 f"interrupted", ok and len(cases) == 1, err[-2000:])
+    check_junit_interrupted(totals, name, xml, "output_spam")
 
 
 def check_suspend(totals, variant, exe):
@@ -662,11 +667,4 @@ def check_interrupt(totals, variant, exe, tmp):
         # -grace 1s: a second SIGINT must not wait for it
         totals.check(f"{name}: ends {'at once' if fast else 'after -grace'}",
                      took < 0.7 if fast else 0.9 < took < 5, f"{took:.1f}s")
-        ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
-            if os.path.exists(xml) else (False, "no JUnit file")
-        cases = [] if not ok else [
-            c for c in ET.parse(xml).getroot().iter("testcase")
-            if c.get("name") == "sleeps" and "interrupted" in
-            ET.tostring(c, encoding="unicode")]
-        totals.check(f"{name}: JUnit complete, valid, names the test "
-                     f"interrupted", ok and len(cases) == 1, err[-2000:])
+        check_junit_interrupted(totals, name, xml, "sleeps")
