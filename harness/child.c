@@ -34,7 +34,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-enum { MAX_FRAMES = 64, TEXT_MAX = 2048, OUTPUT_CHUNK = 60000 };
+enum { OUTPUT_CHUNK = 60000 };
 
 static int channel = -1;
 static volatile sig_atomic_t channel_lost;
@@ -271,7 +271,7 @@ static void text_pending_cleanups(struct text *out, T *t)
 
 void deft_pending_cleanups(struct deft_buf *b, T *t)
 {
-	char buf[TEXT_MAX];
+	char buf[DEFT_CRASH_TEXT];
 	struct text text = {buf, 0, sizeof(buf)};
 	text_pending_cleanups(&text, t);
 	deft_append_pending_cleanups(b, text.p, text.len);
@@ -319,8 +319,8 @@ static bool is_stack_overflow(int sig, const siginfo_t *si,
  * the signal trampoline, are left out when the interrupted pc is known. */
 static uint32_t frames_of(uint64_t *out, const void *ucontext)
 {
-	void *frames[MAX_FRAMES];
-	int n = backtrace(frames, MAX_FRAMES);
+	void *frames[DEFT_CRASH_FRAMES];
+	int n = backtrace(frames, DEFT_CRASH_FRAMES);
 	uintptr_t pc = interrupted_at(ucontext).pc;
 	int first = 0;
 	for (int i = 0; pc && i < n; i++)
@@ -339,30 +339,37 @@ static uint32_t frames_of(uint64_t *out, const void *ucontext)
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
                                     SIGABRT, SIGSYS, SIGTRAP};
 
-/* Tells the supervisor of a fatal signal on the test's process. */
-static void report_crash(int sig, siginfo_t *si, void *uc)
+void deft_crash_take(struct deft_msg_crash *c,
+                     uint64_t frames[DEFT_CRASH_FRAMES],
+                     char text[DEFT_CRASH_TEXT], T *t, T *also, int sig,
+                     const siginfo_t *si, const void *uc)
 {
-	T *t = deft_current();
-	uint64_t frames[MAX_FRAMES];
-	char buf[TEXT_MAX];
-	struct text text = {buf, 0, sizeof(buf)};
-	text_pending_cleanups(&text, t);
-	struct deft_msg_crash c = {
+	struct text pending = {text, 0, DEFT_CRASH_TEXT};
+	text_pending_cleanups(&pending, t);
+	text_pending_cleanups(&pending, also);
+	*c = (struct deft_msg_crash){
 		.id = t ? t->id : 0, .signo = sig, .code = si->si_code,
 		.nframes = frames_of(frames, uc),
 		.addr = (uint64_t)(uintptr_t)si->si_addr,
-		.in_cleanup = t && t->in_cleanup, .text_len = (uint32_t)text.len,
+		.in_cleanup = t && t->in_cleanup,
+		.text_len = (uint32_t)pending.len,
 		.stack_overflow = is_stack_overflow(sig, si, uc),
 	};
-	send_parts(DEFT_MSG_CRASH, &c, sizeof(c), frames,
-	           c.nframes * sizeof(*frames), text.p, text.len);
 }
 
-/* What the test left in stdout's buffer, a line without its newline, is
- * pushed out once the crash is reported: the flush is not safe in a
- * signal handler, and a crash inside stdio may crash again in it, but the
- * report has gone by then.  Skipped when another thread holds the lock. */
-static void flush_after_crash(void)
+/* Tells the supervisor of a fatal signal on the test's process. */
+static void report_crash(int sig, siginfo_t *si, void *uc)
+{
+	uint64_t frames[DEFT_CRASH_FRAMES];
+	char text[DEFT_CRASH_TEXT];
+	struct deft_msg_crash c;
+	deft_crash_take(&c, frames, text, deft_current(), NULL, sig, si,
+	                uc);
+	send_parts(DEFT_MSG_CRASH, &c, sizeof(c), frames,
+	           c.nframes * sizeof(*frames), text, c.text_len);
+}
+
+void deft_flush_after_crash(void)
 {
 	if (ftrylockfile(stdout) != 0)
 		return;
@@ -375,7 +382,7 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 	/* A process the test forked dies as it would without deft. */
 	if (!deft_forked) {
 		report_crash(sig, si, uc);
-		flush_after_crash();
+		deft_flush_after_crash();
 	}
 	/* Die of the same signal, so the supervisor (or whoever waits for
 	 * a process the test forked) sees it. */
@@ -387,7 +394,7 @@ static void on_fatal_signal(int sig, siginfo_t *si, void *uc)
 static void on_stack_request(int sig, siginfo_t *si, void *uc)
 {
 	T *t = deft_current();
-	uint64_t frames[MAX_FRAMES];
+	uint64_t frames[DEFT_CRASH_FRAMES];
 	struct deft_msg_stack s = {.tid = (int32_t)gettid(),
 	                           .id = t ? t->id : 0};
 	prctl(PR_GET_NAME, s.comm);
@@ -478,7 +485,7 @@ static void on_exit_call(void)
 	if (channel < 0 || deft_forked)
 		return;
 	T *t = deft_current();
-	char buf[TEXT_MAX];
+	char buf[DEFT_CRASH_TEXT];
 	struct text text = {buf, 0, sizeof(buf)};
 	text_pending_cleanups(&text, t);
 	struct deft_msg_exit e = {t ? t->id : 0, (uint32_t)text.len,
@@ -487,7 +494,9 @@ static void on_exit_call(void)
 	send_parts(DEFT_MSG_EXIT, &e, sizeof(e), text.p, text.len, NULL, 0);
 }
 
-enum { ALTSTACK_SIZE = 64 * 1024 };
+/* Room for a crash handler of the runner's own process, which finishes
+ * the reports on it (run_exit.c); only the pages used are ever touched. */
+enum { ALTSTACK_SIZE = 512 * 1024 };
 
 void deft_thread_altstack(void)
 {

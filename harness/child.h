@@ -7,6 +7,9 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <deft.h>
 
 struct deft_test_def;
 struct deft_out_counter;
@@ -25,6 +28,34 @@ enum {
 /* The byte the supervisor sends a top-level test waiting in t_parallel:
  * its turn has come, or the run is over before it did. */
 enum { DEFT_TURN_GO = 'g', DEFT_TURN_STOP = 's' };
+
+/* What a fatal signal sig on this thread, which runs t (or NULL), tells
+ * of the crash: its record, with its backtrace in frames and, in text, a
+ * line for each cleanup that will not run, of t and the tests around it
+ * and of also (NULL: none).  What a test's process sends the supervisor,
+ * and what the runner's own process reports of a crash of its own
+ * (run_exit.c).  Async-signal-safe. */
+enum { DEFT_CRASH_FRAMES = 64, DEFT_CRASH_TEXT = 2048 };
+struct deft_msg_crash;
+void deft_crash_take(struct deft_msg_crash *c,
+                     uint64_t frames[DEFT_CRASH_FRAMES],
+                     char text[DEFT_CRASH_TEXT], T *t, T *also, int sig,
+                     const siginfo_t *si, const void *uc);
+
+/* Says in why what the crash cr was, on a thread that ran a test or
+ * not, with its backtrace frames symbolized and the cleanups pending, as
+ * deft_crash_take gave them; in detail, its signal. */
+struct deft_buf;
+void deft_describe_crash(struct deft_buf *why, struct deft_buf *detail,
+                         const struct deft_msg_crash *cr,
+                         const uint64_t *frames, const char *pending,
+                         bool in_test);
+
+/* What a test left in stdout's buffer, a line without its newline, is
+ * pushed out once its crash is reported: the flush is not safe in a
+ * signal handler, and a crash inside stdio may crash again in it, but the
+ * report has gone by then.  Skipped when another thread holds the lock. */
+void deft_flush_after_crash(void);
 
 /* In the supervisor, before the first fork: what test processes inherit
  * ready-made. */

@@ -52,6 +52,34 @@ void deft_append_pending_cleanups(struct deft_buf *b, const char *text,
 	deft_buf_indent(b, text, n, "  ");
 }
 
+void deft_describe_crash(struct deft_buf *why, struct deft_buf *detail,
+                         const struct deft_msg_crash *cr,
+                         const uint64_t *frames, const char *pending,
+                         bool in_test)
+{
+	deft_describe_signal(detail, cr->signo);
+	if (in_test)
+		deft_buf_printf(why, "deft: test crashed%s: ", cr->in_cleanup
+		                ? " in a cleanup" : "");
+	else
+		deft_buf_puts(why, "deft: a thread that runs no test crashed: ");
+	deft_describe_signal(why, cr->signo);
+	const char *kind = cr->stack_overflow ? "stack overflow" :
+		fault_kind(cr->signo, cr->code);
+	if (kind)
+		deft_buf_printf(why, ", %s", kind);
+	/* A fault's address; kill() and raise() give none. */
+	if (cr->code > 0 && (cr->signo == SIGSEGV || cr->signo == SIGBUS ||
+	                     cr->signo == SIGFPE || cr->signo == SIGILL))
+		deft_buf_printf(why, " at address 0x%llx",
+		                (unsigned long long)cr->addr);
+	if (cr->nframes) {
+		deft_buf_puts(why, "\nbacktrace:\n");
+		deft_symbolize(why, frames, cr->nframes, "  ");
+	}
+	deft_append_pending_cleanups(why, pending, cr->text_len);
+}
+
 enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
                                       struct deft_buf *detail,
                                       uint32_t *target)
@@ -116,26 +144,11 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 		if (sizeof(cr) + fbytes + cr.text_len > c->crash.len)
 			cr.nframes = cr.text_len = 0, fbytes = 0;
 		*target = cr.id;
-		deft_describe_signal(detail, cr.signo);
-		deft_buf_printf(why, "deft: test crashed%s: ", cr.in_cleanup
-		                ? " in a cleanup" : "");
-		deft_describe_signal(why, cr.signo);
-		const char *kind = cr.stack_overflow ? "stack overflow" :
-			fault_kind(cr.signo, cr.code);
-		if (kind)
-			deft_buf_printf(why, ", %s", kind);
-		if (cr.signo == SIGSEGV || cr.signo == SIGBUS ||
-		    cr.signo == SIGFPE || cr.signo == SIGILL)
-			deft_buf_printf(why, " at address 0x%llx",
-			                (unsigned long long)cr.addr);
-		if (cr.nframes) {
-			uint64_t *addrs = deft_xmalloc(fbytes);
-			memcpy(addrs, frames, fbytes);
-			deft_buf_puts(why, "\nbacktrace:\n");
-			deft_symbolize(why, addrs, cr.nframes, "  ");
-			free(addrs);
-		}
-		deft_append_pending_cleanups(why, frames + fbytes, cr.text_len);
+		uint64_t *addrs = deft_xmalloc(fbytes ? fbytes : 1);
+		memcpy(addrs, frames, fbytes);
+		deft_describe_crash(why, detail, &cr, addrs, frames + fbytes,
+		                    true);
+		free(addrs);
 		return DEFT_CRASHED;
 	}
 	int st = c->status;

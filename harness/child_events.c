@@ -365,7 +365,6 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	free(frames);
 }
 
-static void log_on(unsigned id, const char *text);
 
 static bool is_open(const struct child *c, uint32_t child_id)
 {
@@ -390,7 +389,7 @@ static void on_fail(struct child *c, const char *p, size_t len)
 		return;
 	if (len > sizeof(m)) {
 		char *text = strndup(p + sizeof(m), len - sizeof(m));
-		log_on(global_id(c, target), text);
+		deft_log_on(global_id(c, target), text);
 		free(text);
 	}
 	for (uint32_t id = target, hops = 0;
@@ -463,25 +462,9 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 	}
 }
 
-/* Logs text on a test in Go's layout: continuation lines indented more. */
-static void log_on(unsigned id, const char *text)
-{
-	struct deft_buf b = DEFT_BUF_INIT;
-	deft_buf_puts(&b, "    ");
-	for (const char *p = text; *p; p++) {
-		deft_buf_putc(&b, *p);
-		if (*p == '\n' && p[1])
-			deft_buf_puts(&b, "        ");
-	}
-	if (b.data[b.len - 1] != '\n')
-		deft_buf_putc(&b, '\n');
-	deft_report_output(id, DEFT_STREAM_LOG, b.data, b.len);
-	deft_buf_free(&b);
-}
-
 static void logf_on(unsigned id, const char *fmt, ...) DEFT_FMT(2, 3);
 
-/* log_on, with the text formatted as by printf. */
+/* deft_log_on, with the text formatted as by printf. */
 static void logf_on(unsigned id, const char *fmt, ...)
 {
 	struct deft_buf b = DEFT_BUF_INIT;
@@ -489,7 +472,7 @@ static void logf_on(unsigned id, const char *fmt, ...)
 	va_start(ap, fmt);
 	deft_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	log_on(id, b.data);
+	deft_log_on(id, b.data);
 	deft_buf_free(&b);
 }
 
@@ -527,7 +510,7 @@ void deft_sup_unstarted(struct child *c, const char *why)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	on_start(c, b.data, b.len, now);
 	deft_buf_free(&b);
-	log_on(c->open[0].id, why);
+	deft_log_on(c->open[0].id, why);
 }
 
 /* Dispatches messages stored each after its length. */
@@ -568,7 +551,7 @@ void deft_sup_finish(struct child *c)
 	char *blamed_name = ending == DEFT_CRASHED
 	                    ? deft_report_open_name(blamed) : NULL;
 	if (why.len)
-		log_on(blamed, why.data);
+		deft_log_on(blamed, why.data);
 	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
 	unsigned top = c->open[0].id;
 	/* Processes left running are a leak: -leaks says what they cost. */

@@ -367,6 +367,9 @@ void deft_groups_free(T *t);
 /* Logs a message at file:line (file NULL: a note without a place). */
 void deft_emit(T *t, const char *file, int line, const char *fmt, ...)
 	DEFT_PRINTF(4, 5);
+/* Logs text, a note without a place, on the test whose report id is id,
+ * which may run elsewhere: in a test's process, or on another thread. */
+void deft_log_on(unsigned id, const char *text);
 /* Logs a failure at file:line and marks the test failed. */
 void deft_fail_at(T *t, const char *file, int line, const char *fmt, ...)
 	DEFT_PRINTF(4, 5);
@@ -389,6 +392,9 @@ T *deft_parallel_ancestor(T *t);
  * t_main_cleanup (reported only if there were any).  Returns false when
  * one failed. */
 bool deft_main_cleanups_run(void);
+/* The test whose cleanups are the main cleanups; NULL before the first
+ * and once they have run, unless make. */
+T *deft_main_cleanups_test(bool make);
 /* In a test's own process: drops, without running them, the cleanups
  * inherited from the supervisor (TEST_MAIN's): they are its to run. */
 void deft_main_cleanups_forget(void);

@@ -32,6 +32,14 @@ static void decorate(struct deft_buf *b, const char *file, int line,
 	deft_buf_putc(b, '\n');
 }
 
+void deft_log_on(unsigned id, const char *text)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	decorate(&b, NULL, 0, text);
+	deft_report_output(id, DEFT_STREAM_LOG, b.data, b.len);
+	deft_buf_free(&b);
+}
+
 /* Whether a failure at file:line comes from a cleanup other than through
  * its own registration line (t_defer_check reports there already). */
 static const struct t_cleanup_handle *failing_cleanup(T *t, const char *file,

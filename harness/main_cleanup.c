@@ -17,8 +17,9 @@ static T *main_test(void)
 {
 	pthread_mutex_lock(&main_mu);
 	if (main_t == NULL) {
-		main_t = deft_test_new(NULL, "t_main_cleanup");
-		main_t->is_main_cleanup = true;
+		T *t = deft_test_new(NULL, "t_main_cleanup");
+		t->is_main_cleanup = true;
+		__atomic_store_n(&main_t, t, __ATOMIC_RELEASE);
 	}
 	T *t = main_t;
 	pthread_mutex_unlock(&main_mu);
@@ -64,17 +65,25 @@ bool deft_main_cleanups_run(void)
 	/* main_t stays set while it runs: a main cleanup may push more. */
 	deft_test_run(t, empty_body, NULL);
 	pthread_mutex_lock(&main_mu);
-	main_t = NULL;
+	__atomic_store_n(&main_t, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&main_mu);
 	bool ok = !t_failed(t);
 	deft_test_free(t);
 	return ok;
 }
 
+T *deft_main_cleanups_test(bool make)
+{
+	if (make)
+		return main_test();
+	/* Not locked: a crash handler asks, on whichever thread. */
+	return __atomic_load_n(&main_t, __ATOMIC_ACQUIRE);
+}
+
 void deft_main_cleanups_forget(void)
 {
 	/* Not freed: the supervisor's memory, copied into this process. */
 	pthread_mutex_lock(&main_mu);
-	main_t = NULL;
+	__atomic_store_n(&main_t, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&main_mu);
 }

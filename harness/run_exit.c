@@ -1,13 +1,13 @@
 /*
  * run_exit.c - the run's own process ending while the run is under way:
- * exit(), and without isolation the hard stops.
+ * exit(), a crash, and without isolation the hard stops.
  *
- * A test's process reports its own exit() to the supervisor (child.c).
- * The runner's process runs code of the user's too: TEST_MAIN and the
- * main cleanups always, and every test with -isolation none.  exit() there
- * ended the run on the spot: no test ended, no summary, no JUnit file, and
- * exit(0) a passing status.  A handler registered as the run begins
- * finishes it instead:
+ * A test's process reports its own exit() and crashes to the supervisor
+ * (child.c).  The runner's process runs code of the user's too: TEST_MAIN
+ * and the main cleanups always, and every test with -isolation none.
+ * exit() or a crash there ended the run on the spot: no test ended, no
+ * summary, no JUnit file, and after exit(0) a passing status.  Handlers
+ * registered as the run begins finish it instead:
  *
  *  - exit() while a test runs here (a test, a subtest, a cleanup, a main
  *    cleanup): the test and the tests around it fail, each as crashed
@@ -19,6 +19,17 @@
  *    cleanups run, the reports are finished, and the status is the one
  *    given to exit(), or 1 if it was 0 and a main cleanup failed or a
  *    report could not be written.
+ *  - A fatal signal the process raised on itself (SIGSEGV, SIGABRT...):
+ *    the test on the crashing thread and the tests around it fail as
+ *    crashed by it, the innermost with the signal, the fault, the
+ *    backtrace and the cleanups that did not run, the main cleanups
+ *    among them; the tests beside it fail too; the reports are finished;
+ *    then the signal has its way, as it had before (the default, or a
+ *    sanitizer's handler), so a core dump or a debugger still sees it.
+ *    No cleanup runs in a process that has crashed.  The handler uses
+ *    what is not async-signal-safe, since the process is dying anyway:
+ *    should it hang (a crash inside malloc, say), an alarm ends it
+ *    STUCK_S seconds later, with a line on stderr.
  *
  * Without isolation, a run whose tests do not stop when told to is ended
  * by deft_run_end_now, -grace after the run's -timeout or at a second
@@ -26,15 +37,37 @@
  * interrupted and the reports are finished, but no main cleanup runs, as
  * a test still runs beside it.
  */
+#define _GNU_SOURCE
 #include "internal.h"
+#include "child.h"
+#include "protocol.h"
 #include "../reporters/report.h"
 
+#include <execinfo.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define STUCK_S 10
+#define STUCK_TEXT "10s"
 
 static pid_t runner;
 static bool under_way;
+/* The thread that is ending the run, once one is. */
+static pid_t ending_tid;
+
+/* Whether the caller is the one to end the run: it is under way, and no
+ * other thread has begun to end it. */
+static bool take_ending(void)
+{
+	if (!__atomic_exchange_n(&under_way, false, __ATOMIC_ACQ_REL))
+		return false;
+	__atomic_store_n(&ending_tid, gettid(), __ATOMIC_RELEASE);
+	return true;
+}
 
 /* The root of the tests open around t is the main cleanups' test. */
 static bool in_main_cleanups(T *t)
@@ -44,55 +77,50 @@ static bool in_main_cleanups(T *t)
 	return t->is_main_cleanup;
 }
 
-/* t and each test around it end, failed, as ended by exit(code). */
-static void end_tests(T *t, int code)
+/* Every open test ends, failed as ending says, newest first, so that
+ * each subtest ends before its parent: t and the tests around it (t may
+ * be NULL) with detail and the time they ran, the others (on other
+ * threads) with beside and the time since they started. */
+static void end_open(enum deft_ending ending, T *t, const char *detail,
+                     const char *beside)
 {
-	char detail[32];
-	snprintf(detail, sizeof(detail), "exit(%d)", code);
-	struct deft_buf why = DEFT_BUF_INIT;
-	deft_buf_printf(&why, "deft: test called exit(%d)", code);
-	deft_pending_cleanups(&why, t);
-	deft_emit(t, NULL, 0, "%s", why.data);
-	deft_buf_free(&why);
-	for (T *p = t; p; p = p->parent) {
-		struct deft_test_end end = {
-			DEFT_FAIL, DEFT_CRASHED, detail,
-			p->elapsed_before + deft_seconds_since(&p->started),
-			false};
-		deft_report_end(p->id, &end);
+	double elapsed = 0;
+	for (unsigned id; (id = deft_report_newest_open(&elapsed)) != 0;) {
+		T *p = t;
+		while (p && p->id != id)
+			p = p->parent;
+		if (p)
+			elapsed = p->elapsed_before +
+			          deft_seconds_since(&p->started);
+		deft_report_end(id, &(struct deft_test_end){
+			DEFT_FAIL, ending, p ? detail : beside, elapsed,
+			false});
 	}
-}
-
-/* The newest open test logs why (one line), and every open test ends. */
-static void end_open_tests(unsigned newest, const char *why,
-                           enum deft_ending ending, const char *detail)
-{
-	char line[256];
-	int n = snprintf(line, sizeof(line), "    %s\n", why);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	deft_report_output(newest, DEFT_STREAM_LOG, line, (size_t)n);
-	deft_report_end_open(ending, detail);
 }
 
 static void on_exit_in_run(int status, void *arg)
 {
 	(void)arg;
-	if (getpid() != runner ||
-	    !__atomic_exchange_n(&under_way, false, __ATOMIC_ACQ_REL))
+	if (getpid() != runner || !take_ending())
 		return;
 	T *t = deft_current();
-	unsigned other = t ? 0 : deft_report_newest_open();
+	unsigned other = t ? 0 : deft_report_newest_open(NULL);
 	bool cleaned = true;
+	char detail[32];
+	snprintf(detail, sizeof(detail), "exit(%d)", status);
 	if (t) {
-		end_tests(t, status);
-		deft_report_end_open(DEFT_CRASHED, "exit() in another test");
+		struct deft_buf why = DEFT_BUF_INIT;
+		deft_buf_printf(&why, "deft: test called exit(%d)", status);
+		deft_pending_cleanups(&why, t);
+		deft_emit(t, NULL, 0, "%s", why.data);
+		deft_buf_free(&why);
+		end_open(DEFT_CRASHED, t, detail, "exit() in another test");
 	} else if (other) {
-		char why[64], detail[32];
+		char why[64];
 		snprintf(why, sizeof(why), "deft: exit(%d) was called by a "
 		         "thread that runs no test", status);
-		snprintf(detail, sizeof(detail), "exit(%d)", status);
-		end_open_tests(other, why, DEFT_CRASHED, detail);
+		deft_log_on(other, why);
+		end_open(DEFT_CRASHED, NULL, NULL, detail);
 	}
 	if (t == NULL || !in_main_cleanups(t))
 		cleaned = deft_main_cleanups_run();
@@ -108,28 +136,197 @@ static void on_exit_in_run(int status, void *arg)
 	}
 }
 
+/* ---- crashes ---- */
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+                                    SIGABRT, SIGSYS, SIGTRAP};
+enum { NFATAL = sizeof(fatal_signals) / sizeof(*fatal_signals) };
+static struct sigaction fatal_before[NFATAL];
+static bool fatal_caught;
+static volatile sig_atomic_t crash_signo;
+
+static void unblock(int sig)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Gives sig back the action it had before deft's, and has it act: a fault
+ * happens again as its instruction runs again once the handler returns;
+ * a signal raised or sent (and a trap, past its instruction) is raised
+ * again. */
+static void die_of(int sig, const siginfo_t *si)
+{
+	for (size_t i = 0; i < NFATAL; i++) {
+		if (fatal_signals[i] != sig)
+			continue;
+		struct sigaction before = fatal_before[i];
+		if (!(before.sa_flags & SA_SIGINFO) &&
+		    before.sa_handler == SIG_IGN)
+			before.sa_handler = SIG_DFL;
+		sigaction(sig, &before, NULL);
+	}
+	unblock(sig);
+	if (si->si_code <= 0 || sig == SIGTRAP)
+		raise(sig);
+}
+
+/* What on_stuck says, made before the reports are tried. */
+static char stuck_msg[512];
+static size_t stuck_len;
+
+static void stuck_add(const char *s)
+{
+	while (*s && stuck_len < sizeof(stuck_msg) - 1)
+		stuck_msg[stuck_len++] = *s++;
+}
+
+/* The reports did not finish in STUCK_S seconds after a crash: a lock
+ * the crashed code held, malloc's say, keeps them. */
+static void on_stuck(int sig)
+{
+	(void)sig;
+	ssize_t n = write(STDERR_FILENO, stuck_msg, stuck_len);
+	(void)n;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigaction(crash_signo, &dfl, NULL);
+	unblock(crash_signo);
+	raise(crash_signo);
+	_exit(128 + crash_signo);
+}
+
+static void arm_stuck_alarm(int sig, T *t)
+{
+	crash_signo = sig;
+	const char *abbrev = sigabbrev_np(sig);
+	stuck_len = 0;
+	stuck_add("deft: the run's process crashed (SIG");
+	stuck_add(abbrev ? abbrev : "?");
+	stuck_add(t ? " in test " : " in no test");
+	stuck_add(t ? t->name : "");
+	stuck_add("), and its reports could not be finished within "
+	          STUCK_TEXT "\n");
+	struct sigaction stuck = {.sa_handler = on_stuck};
+	sigemptyset(&stuck.sa_mask);
+	sigaction(SIGALRM, &stuck, NULL);
+	unblock(SIGALRM);
+	alarm(STUCK_S);
+}
+
+static void on_crash(int sig, siginfo_t *si, void *uc)
+{
+	/* A process a test forked dies as it would without deft; a signal
+	 * sent from outside acts as its default does. */
+	bool outside = si->si_code <= 0 && si->si_pid != getpid();
+	if (getpid() != runner || deft_forked || outside) {
+		die_of(sig, si);
+		return;
+	}
+	if (!take_ending()) {
+		/* The thread ending the run ends the process. */
+		pid_t by = __atomic_load_n(&ending_tid, __ATOMIC_ACQUIRE);
+		if (by != 0 && by != gettid())
+			for (;;)
+				pause();
+		die_of(sig, si);
+		return;
+	}
+	T *t = deft_current();
+	arm_stuck_alarm(sig, t);
+	T *main = deft_main_cleanups_test(false);
+	if (t && in_main_cleanups(t))
+		main = NULL;    /* listed with t's */
+	uint64_t frames[DEFT_CRASH_FRAMES];
+	char text[DEFT_CRASH_TEXT];
+	struct deft_msg_crash cr;
+	deft_crash_take(&cr, frames, text, t, main, sig, si, uc);
+	struct deft_buf why = DEFT_BUF_INIT, detail = DEFT_BUF_INIT;
+	deft_describe_crash(&why, &detail, &cr, frames, text, t != NULL);
+	unsigned other = t ? 0 : deft_report_newest_open(NULL);
+	if (t) {
+		deft_emit(t, NULL, 0, "%s", why.data);
+		struct deft_buf beside = DEFT_BUF_INIT;
+		deft_buf_printf(&beside, "%s in another test", detail.data);
+		end_open(DEFT_CRASHED, t, detail.data, beside.data);
+		deft_buf_free(&beside);
+	} else if (other) {
+		deft_log_on(other, why.data);
+		end_open(DEFT_CRASHED, NULL, NULL, detail.data);
+	} else {
+		/* Nothing is open to fail: the run's own test, whose
+		 * cleanups will not run, fails, and with it the run. */
+		T *m = deft_main_cleanups_test(true);
+		clock_gettime(CLOCK_MONOTONIC, &m->started);
+		deft_test_report_start(m);
+		deft_emit(m, NULL, 0, "%s", why.data);
+		end_open(DEFT_CRASHED, m, detail.data, detail.data);
+	}
+	deft_buf_free(&why);
+	deft_buf_free(&detail);
+	deft_report_finish();
+	alarm(0);
+	deft_flush_after_crash();
+	die_of(sig, si);
+}
+
+static void catch_crashes(void)
+{
+	if (fatal_caught)
+		return;
+	/* The first thread's: one that runs tests without isolation, and
+	 * TEST_MAIN and the main cleanups always. */
+	deft_thread_altstack();
+	/* backtrace() loads libgcc_s on its first call, which is not safe
+	 * in a signal handler: load it here, once.  Test processes inherit
+	 * it, instead of each loading and relocating it again (a third of a
+	 * trivial test's cost). */
+	void *warm[1];
+	backtrace(warm, 1);
+	struct sigaction sa = {.sa_sigaction = on_crash,
+	                       .sa_flags = SA_SIGINFO | SA_ONSTACK};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &sa, &fatal_before[i]);
+	fatal_caught = true;
+}
+
+static void uncatch_crashes(void)
+{
+	if (!fatal_caught)
+		return;
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &fatal_before[i], NULL);
+	fatal_caught = false;
+}
+
 void deft_run_exit_watch(void)
 {
 	static bool registered;
 	runner = getpid();
+	__atomic_store_n(&ending_tid, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&under_way, true, __ATOMIC_RELEASE);
 	if (!registered)
 		registered = on_exit(on_exit_in_run, NULL) == 0;
+	catch_crashes();
 }
 
 void deft_run_exit_unwatch(void)
 {
 	__atomic_store_n(&under_way, false, __ATOMIC_RELEASE);
+	uncatch_crashes();
 }
 
 void deft_run_end_now(const char *why, bool interrupted, int status)
 {
-	if (__atomic_exchange_n(&under_way, false, __ATOMIC_ACQ_REL)) {
-		unsigned id = deft_report_newest_open();
+	if (take_ending()) {
+		unsigned id = deft_report_newest_open(NULL);
 		if (id) {
-			end_open_tests(id, why, interrupted ? DEFT_INTERRUPTED
-			               : DEFT_TIMED_OUT, interrupted ?
-			               "interrupted" : "timed out");
+			deft_log_on(id, why);
+			end_open(interrupted ? DEFT_INTERRUPTED : DEFT_TIMED_OUT,
+			         NULL, NULL,
+			         interrupted ? "interrupted" : "timed out");
 		} else {
 			char note[256];
 			snprintf(note, sizeof(note), "%s\n", why);

@@ -610,12 +610,8 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	deft_sup_own_children_note();
 	dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	/* Each test process warms up backtrace() before its first signal
-	 * (child.c): the first call loads libgcc_s.  Load it here, once,
-	 * and the test processes inherit it instead of each loading and
-	 * relocating it again (a third of a trivial test's cost). */
-	void *warm[1];
-	backtrace(warm, 1);
+	/* backtrace() is ready for the test processes' crash handlers
+	 * (deft_run_exit_watch warmed it up). */
 	deft_child_prepare();
 	if (deft_opt.leaks != DEFT_LEAKS_OFF)
 		deft_leak_start_runtime_threads();

@@ -10,7 +10,9 @@
  * By default each top-level test runs in a process of its own, forked from
  * the runner: a crash, a hang past its deadline, exit() or a kill fails
  * that test alone, with the reason and a backtrace, and the run goes on
- * (-isolation none runs everything in one process, for debuggers).  A
+ * (-isolation none runs everything in one process, for debuggers: there
+ * a crash ends the run, but only once it is reported on the test that
+ * crashed and every report is finished).  A
  * process the test forks ends as it likes (exit, _exit, a signal) for the
  * test to wait for; a failure in it fails the test, and one that returns
  * from the test's code into deft is ended there with _exit(1) and fails
@@ -687,7 +689,9 @@ typedef struct t_m t_m;
  * becomes 1 when a main cleanup fails or a report cannot be written.
  * A hook that calls exit() instead (exit(t_run_tests(m)), as Go's
  * os.Exit(m.Run())) gets the same: the main cleanups run and the reports
- * are finished at exit(), whose status is kept.
+ * are finished at exit(), whose status is kept.  A crash in the hook or
+ * in a main cleanup fails the t_main_cleanup test with the signal and a
+ * backtrace; the reports are finished and the process dies of it.
  * A program has at most one TEST_MAIN: with two, t_main says where both
  * are and returns 2 without running anything.
  */

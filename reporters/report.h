@@ -117,11 +117,11 @@ void deft_report_output(unsigned id, enum deft_stream stream,
 void deft_report_end(unsigned id, const struct deft_test_end *end);
 /* A copy of the full name of open test id, or NULL if it is not open. */
 char *deft_report_open_name(unsigned id);
-/* The test started last of those open, 0 if none is. */
-unsigned deft_report_newest_open(void);
-/* Ends every open test, newest first, failed as ending says, with the
- * time since it started: for a run that ends before its tests do. */
-void deft_report_end_open(enum deft_ending ending, const char *detail);
+/* The test started last of those open, 0 if none is, and the seconds
+ * since it started in *elapsed (unless NULL).  Ending each in turn ends
+ * every subtest before its parent: for a run that ends before its tests
+ * do. */
+unsigned deft_report_newest_open(double *elapsed);
 /* Tells every reporter the run is over, with the totals counted so far;
  * returns false when a reporter failed to write its output. */
 bool deft_report_finish(void);

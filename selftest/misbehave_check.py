@@ -224,12 +224,7 @@ def check_misbehave(totals, variant, build):
                      proc.returncode == 1 and took < 15,
                      f"status {proc.returncode}, {took:.1f}s\n"
                      f"{proc.stderr[-3000:]}")
-        events, bad = [], []
-        for line in proc.stdout.splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError as e:
-                bad.append(f"{e}: {line[:200]!r}")
+        events, bad = json_lines(proc.stdout)
         totals.check(f"{name}: -json parses line by line", not bad,
                      "\n".join(bad[:5]))
         left = survivors(exe)
@@ -252,6 +247,17 @@ def check_misbehave(totals, variant, build):
                  f"does not swallow the result line", re.search(
                      rb"no newline\n--- PASS: bad_bytes ", proc.stdout),
                  proc.stdout.decode("utf-8", "replace"))
+
+
+def json_lines(out):
+    """The events of a -json stream, and what of it does not parse."""
+    events, bad = [], []
+    for line in out.splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError as e:
+            bad.append(f"{e}: {line[:200]!r}")
+    return events, bad
 
 
 def survivors(exe):

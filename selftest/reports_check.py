@@ -41,7 +41,9 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d)$")
 PROGS = [("reports", []), ("failures", []), ("subtests", []),
          ("subtests", ["-count", "2"]), ("forks", []),
          ("forks", ["-isolation", "none"]),
-         ("exits", ["-isolation", "none"])]
+         ("exits", ["-isolation", "none"]),
+         ("crashes", ["-isolation", "none", "-run",
+                      "^(passes|crashes_beside_a_sibling)$"])]
 
 
 def run(argv, **kw):

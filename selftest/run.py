@@ -9,8 +9,9 @@ blocks of README.md compile, and that `ninja install` gives a tree a
 program can build against with pkg-config.  reports_check.py checks the
 -json, -junit and -tap reports, sharding and the Meson and CMake examples
 with the tools that read them; misbehave_check.py that crashing, hanging
-and flooding tests are blamed right, and interrupts.  The last line is the sum:
-"N passed, N failed, N skipped".
+and flooding tests are blamed right, and interrupts; crash_check.py that
+a crash in the runner's own process still finishes every report.  The
+last line is the sum: "N passed, N failed, N skipped".
 """
 import os
 import re
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 
+import crash_check
 import misbehave_check
 import reports_check
 
@@ -194,6 +196,7 @@ def main():
                                    "shutdown_test")], env)
         reports_check.check_reports(totals, v, build)
         misbehave_check.check_misbehave(totals, v, build)
+        crash_check.check_crashes(totals, v, build)
         check_cpus(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))
