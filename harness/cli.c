@@ -484,6 +484,13 @@ int t_main(int argc, char **argv)
 	if (st.json && st.tap)
 		return usage_error("-json and -tap both write to stdout: "
 		                   "choose one");
+	/* Made first: a report that could not be written is no reason to
+	 * run the tests for nothing. */
+	struct deft_reporter *junit = NULL;
+	if (st.junit && (junit = deft_junit_new(st.junit)) == NULL) {
+		fprintf(stderr, "deft: no test was run\n");
+		return 2;
+	}
 	if (st.json)
 		deft_report_add(deft_json_new(STDOUT_FILENO));
 	else if (st.tap)
@@ -491,8 +498,8 @@ int t_main(int argc, char **argv)
 	else
 		deft_report_add(deft_console_new(deft_opt.verbose,
 		                                 use_colour(), !st.isolated));
-	if (st.junit)
-		deft_report_add(deft_junit_new(st.junit));
+	if (junit)
+		deft_report_add(junit);
 	deft_premature_exit_mark(true);
 	struct deft_run_info run = {argc, argv, deft_base_name(st.prog),
 	                            deft_opt.shuffle, deft_opt.seed, {0, 0},
@@ -529,6 +536,8 @@ int t_main(int argc, char **argv)
 	struct t_m m = {&st, false};
 	int (*hook)(t_m *) = deft_main_hook();
 	int rc = hook ? hook(&m) : t_run_tests(&m);
+	/* A crash on another thread is ending the run: no cleanup runs. */
+	deft_run_exit_hold();
 	bool cleaned = deft_main_cleanups_run();
 	bool written = deft_report_finish();
 	deft_run_exit_unwatch();

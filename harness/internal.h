@@ -287,6 +287,10 @@ bool deft_run_timed_out(void);
  * finishes the run, its reports and the main cleanups first. */
 void deft_run_exit_watch(void);
 void deft_run_exit_unwatch(void);
+/* Waits for the end of the process if another thread is ending the run
+ * (exit(), a crash, a hard stop): what the caller would do next is the
+ * run's no more.  Async-signal-safe. */
+void deft_run_exit_hold(void);
 /* Without isolation, tests that did not stop when told to: the open
  * tests fail as interrupted (else as timed out), why logged on the
  * newest, the reports are finished, and the process exits with status

@@ -98,11 +98,23 @@ static void end_open(enum deft_ending ending, T *t, const char *detail,
 	}
 }
 
+void deft_run_exit_hold(void)
+{
+	pid_t by = __atomic_load_n(&ending_tid, __ATOMIC_ACQUIRE);
+	if (by != 0 && by != gettid() && getpid() == runner)
+		for (;;)
+			pause();
+}
+
 static void on_exit_in_run(int status, void *arg)
 {
 	(void)arg;
-	if (getpid() != runner || !take_ending())
+	if (getpid() != runner)
 		return;
+	if (!take_ending()) {
+		deft_run_exit_hold();
+		return;
+	}
 	T *t = deft_current();
 	unsigned other = t ? 0 : deft_report_newest_open(NULL);
 	bool cleaned = true;
@@ -225,11 +237,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	if (!take_ending()) {
-		/* The thread ending the run ends the process. */
-		pid_t by = __atomic_load_n(&ending_tid, __ATOMIC_ACQUIRE);
-		if (by != 0 && by != gettid())
-			for (;;)
-				pause();
+		deft_run_exit_hold();
 		die_of(sig, si);
 		return;
 	}

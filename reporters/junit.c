@@ -107,7 +107,6 @@ struct junit {
 	size_t nrounds, cap_rounds;
 	struct earlier_failure *earlier; /* of runs that run again */
 	bool retries;                   /* -retries given: runs may run again */
-	bool failed;
 };
 
 static void earlier_free(struct earlier_failure *f)
@@ -225,12 +224,38 @@ static char *link_target(const char *path)
 	return cur;
 }
 
-static void junit_begin(struct deft_reporter *r,
-                        const struct deft_run_info *run)
+/* path, made absolute against the working directory now: a TEST_MAIN or
+ * a test that changes directory does not move the report. */
+static char *absolute(const char *path)
 {
-	struct junit *j = (struct junit *)r;
-	j->program = deft_xstrdup(run->program);
-	j->retries = run->retries > 0;
+	char cwd[PATH_MAX];
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return deft_xstrdup(path);
+	struct deft_buf b = DEFT_BUF_INIT;
+	deft_buf_printf(&b, "%s/%s", cwd, path);
+	return deft_buf_take(&b);
+}
+
+/* Makes the directories missing above path, as mkdir -p: a CI job's
+ * "-junit reports/unit.xml" in a fresh checkout. */
+static void make_parents(const char *path)
+{
+	char *dir = deft_xstrdup(path);
+	for (char *p = dir + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+			*p = '/';
+			break;
+		}
+		*p = '/';
+	}
+	free(dir);
+}
+
+/* Opens the file the report is written into until the run finishes:
+ * false, saying why, when it cannot. */
+static bool open_report(struct junit *j)
+{
 	/* A rename would replace a FIFO, a terminal or /dev/stdout with a
 	 * regular file, and a symbolic link rather than its target.  Into
 	 * those the finished file is copied; a link is followed. */
@@ -239,7 +264,8 @@ static void junit_begin(struct deft_reporter *r,
 	if (!j->stream) {
 		char *target = link_target(j->path);
 		free(j->path);
-		j->path = target;
+		j->path = absolute(target);
+		free(target);
 	}
 	/* $TMPDIR is Bazel's $TEST_TMPDIR when that is set (shard.c). */
 	const char *dir = getenv("TMPDIR");
@@ -252,15 +278,17 @@ static void junit_begin(struct deft_reporter *r,
 		deft_buf_printf(&tmp, "%s.XXXXXX", j->path);
 	j->tmp = deft_buf_take(&tmp);
 	int fd = mkostemp(j->tmp, O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && !j->stream) {
+		make_parents(j->path);
+		/* A failed mkostemp leaves no XXXXXX in its template. */
+		memcpy(j->tmp + strlen(j->tmp) - 6, "XXXXXX", 6);
+		fd = mkostemp(j->tmp, O_CLOEXEC);
+	}
 	if (fd < 0) {
 		fprintf(stderr, "deft: -junit: cannot create a file %s %s: "
 		        "%s\n", j->stream ? "in" : "next to",
-		        j->stream ? dir : j->path,
-		        strerror(errno));
-		free(j->tmp);
-		j->tmp = NULL;
-		j->failed = true;
-		return;
+		        j->stream ? dir : j->path, strerror(errno));
+		return false;
 	}
 	if (j->stream) {        /* nothing to leave behind */
 		unlink(j->tmp);
@@ -272,10 +300,22 @@ static void junit_begin(struct deft_reporter *r,
 	fchmod(fd, 0666 & ~mask);
 	j->out = fdopen(fd, "w");
 	if (j->out == NULL) {
+		fprintf(stderr, "deft: -junit: %s: %s\n", j->path,
+		        strerror(errno));
 		close(fd);
-		j->failed = true;
-		return;
+		if (j->tmp)
+			unlink(j->tmp);
+		return false;
 	}
+	return true;
+}
+
+static void junit_begin(struct deft_reporter *r,
+                        const struct deft_run_info *run)
+{
+	struct junit *j = (struct junit *)r;
+	j->program = deft_xstrdup(run->program);
+	j->retries = run->retries > 0;
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	              "<testsuites");
@@ -667,7 +707,7 @@ static bool junit_finish(struct deft_reporter *r,
 		                            false};
 		end_node(j, top, &end);
 	}
-	bool ok = !j->failed && j->out != NULL;
+	bool ok = j->out != NULL;
 	if (j->out) {
 		fputs("</testsuites>\n", j->out);
 		ok = write_totals(j) && ok;
@@ -721,5 +761,11 @@ struct deft_reporter *deft_junit_new(const char *path)
 	j->r.finish = junit_finish;
 	j->r.forked = junit_forked;
 	j->path = deft_xstrdup(path);
+	if (!open_report(j)) {
+		free(j->tmp);
+		free(j->path);
+		free(j);
+		return NULL;
+	}
 	return &j->r;
 }

@@ -219,11 +219,13 @@ static void count_held(void)
 		}
 }
 
-/* The runner's reporters, which a test's process drops: kept, not freed,
- * since freeing would close (so flush) streams the runner still writes.
- * Kept in sight too, or LeakSanitizer would blame them on a test that
- * calls exit(). */
-static struct deft_reporter *volatile dropped;
+/* Reporters let go of: the runner's, in a test's process or a process a
+ * test forked, kept, not freed, since freeing would close (so flush)
+ * streams the runner still writes; and those of a finished run.  Kept in
+ * sight too, or LeakSanitizer would blame them on a test that calls
+ * exit(). */
+static struct deft_reporter *volatile dropped, *volatile forked_off,
+                            *volatile finished;
 
 void deft_report_reset(void)
 {
@@ -242,9 +244,11 @@ void deft_report_forked(void)
 	struct deft_reporter **p = &reporters;
 	while (*p) {
 		struct deft_reporter *r = *p;
-		if (r->forked && !r->forked(r))
+		if (r->forked && !r->forked(r)) {
 			*p = r->next;
-		else
+			r->next = forked_off;
+			forked_off = r;
+		} else
 			p = &r->next;
 	}
 	last = p;
@@ -268,6 +272,11 @@ bool deft_report_finish(void)
 	for (struct deft_reporter *r = reporters; r; r = r->next)
 		if (r->finish && !r->finish(r, &totals))
 			ok = false;
+	/* Done: a thread still running (beside a crash, say) reports to
+	 * no one now. */
+	finished = reporters;
+	reporters = NULL;
+	last = &reporters;
 	pthread_mutex_unlock(&report_lock);
 	return ok;
 }

@@ -122,8 +122,9 @@ char *deft_report_open_name(unsigned id);
  * every subtest before its parent: for a run that ends before its tests
  * do. */
 unsigned deft_report_newest_open(double *elapsed);
-/* Tells every reporter the run is over, with the totals counted so far;
- * returns false when a reporter failed to write its output. */
+/* Tells every reporter the run is over, with the totals counted so far,
+ * and lets them go: what is reported after that goes nowhere.  Returns
+ * false when a reporter failed to write its output. */
 bool deft_report_finish(void);
 struct deft_totals deft_report_totals(void);
 /* Forgets every reporter and the totals: for a test's own process, which
@@ -151,7 +152,8 @@ struct deft_reporter *deft_console_new(bool verbose, bool colour,
  * written to a duplicate of fd taken when the run begins: */
 struct deft_reporter *deft_json_new(int fd);
 struct deft_reporter *deft_tap_new(int fd);
-/* JUnit XML (junit.c), written to a temporary file next to path and
- * renamed to path when the run finishes: */
+/* JUnit XML (junit.c), written to a temporary file next to path (made
+ * now, and the directories missing above it) and renamed to path when
+ * the run finishes; NULL, said on stderr, if that file cannot be made: */
 struct deft_reporter *deft_junit_new(const char *path);
 #endif

@@ -290,10 +290,21 @@ static void write_text(T *t, const char *path, const char *text)
 	T_ASSERT_EQ(t, fclose(f), 0);
 }
 
+/* dir/name, freed when t ends. */
+static char *path_in(T *t, const char *dir, const char *name)
+{
+	char *path;
+	T_ASSERT_GE(t, asprintf(&path, "%s/%s", dir, name), 0);
+	t_defer(t, free, path);
+	return path;
+}
+
 /* Writes a one-test JUnit report to path. */
 static bool junit_one_test(const char *path)
 {
 	struct deft_reporter *r = deft_junit_new(path);
+	if (r == NULL)
+		return false;
 	struct deft_test_info top = {1, 0, "top", "x_test.c", 12, 0};
 	struct deft_test_end passed = {DEFT_PASS, DEFT_ENDED, NULL, 0.001,
 	                               false};
@@ -307,20 +318,44 @@ static bool junit_one_test(const char *path)
 
 TEST(junit_unwritable)
 {
-	T_EXPECT(t, !junit_one_test("/nonexistent-deft-dir/report.xml"));
+	T_EXPECT_NULL(t, deft_junit_new("/dev/null/report.xml"));
+	T_EXPECT_NULL(t, deft_junit_new("/proc/no-such-dir/report.xml"));
+}
+
+TEST(junit_makes_missing_directories)
+{
+	char *path;
+	T_ASSERT_GE(t, asprintf(&path, "%s/reports/unit/report.xml",
+	                        t_tempdir(t)), 0);
+	t_defer(t, free, path);
+	T_ASSERT(t, junit_one_test(path));
+	char *out = slurp(t, path);
+	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top\""));
+}
+
+/* A relative path is where it was when the run began, wherever the
+ * tests (or TEST_MAIN) go meanwhile. */
+TEST(junit_stays_where_the_run_began)
+{
+	const char *first = t_tempdir(t), *second = t_tempdir(t);
+	t_chdir(t, first);
+	struct deft_reporter *r = deft_junit_new("report.xml");
+	T_ASSERT_NOT_NULL(t, r);
+	t_defer(t, free, r);
+	t_chdir(t, second);
+	struct deft_test_info top = {1, 0, "top", "x_test.c", 12, 0};
+	r->begin(r, &run_info);
+	r->start(r, &top);
+	r->end(r, 1, &(struct deft_test_end){DEFT_PASS, DEFT_ENDED, NULL,
+	                                     0.001, false});
+	T_ASSERT(t, r->finish(r, &run_totals));
+	char *out = slurp(t, path_in(t, first, "report.xml"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top\""));
+	T_EXPECT_EQ(t, access("report.xml", F_OK), -1);
 }
 
 /* A rename over the path would replace a pipe (as /dev/stdout is) with a
  * regular file, and a symbolic link rather than the file it names. */
-/* dir/name, freed when t ends. */
-static char *path_in(T *t, const char *dir, const char *name)
-{
-	char *path;
-	T_ASSERT_GE(t, asprintf(&path, "%s/%s", dir, name), 0);
-	t_defer(t, free, path);
-	return path;
-}
-
 TEST(junit_into_a_pipe_and_through_a_link)
 {
 	int p[2];
