@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <deft.h>
@@ -41,6 +42,14 @@ void deft_crash_take(struct deft_msg_crash *c,
                      uint64_t frames[DEFT_CRASH_FRAMES],
                      char text[DEFT_CRASH_TEXT], T *t, T *also, int sig,
                      const siginfo_t *si, const void *uc);
+
+/* The cleanups of t and of the tests around it that have not run, a line
+ * each, into buf; returns the length.  Async-signal-safe. */
+size_t deft_pending_cleanup_lines(char *buf, size_t cap, T *t);
+/* The backtrace of the code a signal interrupted (ucontext is its
+ * handler's), without the handler's own frames.  Async-signal-safe. */
+uint32_t deft_backtrace_at(uint64_t out[DEFT_CRASH_FRAMES],
+                           const void *ucontext);
 
 /* Says in why what the crash cr was, on a thread that ran a test or
  * not, with its backtrace frames symbolized and the cleanups pending, as

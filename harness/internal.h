@@ -308,6 +308,15 @@ void deft_child_wait_turn(T *t);
 /* In a process forked from a test's (a death test's): closes the channel
  * to the supervisor, so nothing in it reports there, even at exit(). */
 void deft_child_forget_channel(void);
+/* Gives each of the n signals its default action, and blocks none. */
+void deft_signals_default(const int *sigs, size_t n);
+
+/* In a process the test forked, fails t with text (a line of its log)
+ * through the supervisor; false without process isolation. */
+bool deft_child_fail(T *t, const char *text);
+
+/* ---- crash_record.c: what a crash tells ---- */
+
 /* Appends to b, on lines of their own, the cleanups of t and of the tests
  * around it that have not run: what a test that ends by exit() leaves.
  * deft_append_pending_cleanups does it from the list as the test's
@@ -315,15 +324,9 @@ void deft_child_forget_channel(void);
 void deft_pending_cleanups(struct deft_buf *b, T *t);
 void deft_append_pending_cleanups(struct deft_buf *b, const char *text,
                                   size_t n);
-/* Gives each of the n signals its default action, and blocks none. */
-void deft_signals_default(const int *sigs, size_t n);
 /* Gives the calling thread (one that runs test bodies) an alternate
  * signal stack, so that a stack overflow on it is reported as one. */
 void deft_thread_altstack(void);
-
-/* In a process the test forked, fails t with text (a line of its log)
- * through the supervisor; false without process isolation. */
-bool deft_child_fail(T *t, const char *text);
 
 /* ---- forked.c: processes a test forks ---- */
 
