@@ -41,6 +41,7 @@
 #include "internal.h"
 #include "child.h"
 #include "protocol.h"
+#include "sanitizers.h"
 #include "../reporters/report.h"
 
 #include <execinfo.h>
@@ -48,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,12 +167,40 @@ static void unblock(int sig)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+#ifdef DEFT_TSAN
+/* ThreadSanitizer keeps a handler of its own in the kernel behind
+ * sigaction(), and a fault taken again after a handler that reported
+ * (ours) was seen to end the faulting thread alone, leaving the rest of
+ * the process to hang until the run's -timeout.  Past it: the kernel's
+ * default action, set and sent with the system calls themselves. */
+static void die_by_default(int sig)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} dfl = {.handler = (void *)SIG_DFL};
+	uint64_t unblock_mask = UINT64_C(1) << (sig - 1);
+	syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+	syscall(SYS_tgkill, getpid(), gettid(), sig);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &unblock_mask, NULL,
+	        sizeof(unblock_mask));
+	_exit(128 + sig);
+}
+#endif
+
 /* Gives sig back the action it had before deft's, and has it act: a fault
  * happens again as its instruction runs again once the handler returns;
  * a signal raised or sent (and a trap, past its instruction) is raised
- * again. */
+ * again.  Under ThreadSanitizer the process dies of the kernel's default
+ * action instead. */
 static void die_of(int sig, const siginfo_t *si)
 {
+#ifdef DEFT_TSAN
+	(void)si;
+	die_by_default(sig);
+#endif
 	for (size_t i = 0; i < NFATAL; i++) {
 		if (fatal_signals[i] != sig)
 			continue;
