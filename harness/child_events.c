@@ -389,7 +389,7 @@ static void on_fail(struct child *c, const char *p, size_t len)
 		return;
 	if (len > sizeof(m)) {
 		char *text = strndup(p + sizeof(m), len - sizeof(m));
-		deft_log_on(global_id(c, target), text);
+		deft_reason_on(global_id(c, target), text);
 		free(text);
 	}
 	for (uint32_t id = target, hops = 0;
@@ -462,17 +462,19 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 	}
 }
 
-static void logf_on(unsigned id, const char *fmt, ...) DEFT_FMT(2, 3);
+static void logf_on(unsigned id, bool reason, const char *fmt, ...)
+	DEFT_FMT(3, 4);
 
-/* deft_log_on, with the text formatted as by printf. */
-static void logf_on(unsigned id, const char *fmt, ...)
+/* deft_log_on, or deft_reason_on if reason, with the text formatted as by
+ * printf. */
+static void logf_on(unsigned id, bool reason, const char *fmt, ...)
 {
 	struct deft_buf b = DEFT_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	deft_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	deft_log_on(id, b.data);
+	(reason ? deft_reason_on : deft_log_on)(id, b.data);
 	deft_buf_free(&b);
 }
 
@@ -556,12 +558,13 @@ void deft_sup_finish(struct child *c)
 	unsigned top = c->open[0].id;
 	/* Processes left running are a leak: -leaks says what they cost. */
 	if (c->leftovers.len && deft_opt.leaks != DEFT_LEAKS_OFF) {
-		logf_on(top, "deft: the test left processes running, now "
-		        "killed: %s", c->leftovers.data);
-		failed |= deft_opt.leaks == DEFT_LEAKS_FAIL;
+		bool fails = deft_opt.leaks == DEFT_LEAKS_FAIL;
+		logf_on(top, fails, "deft: the test left processes running, "
+		        "now killed: %s", c->leftovers.data);
+		failed |= fails;
 	}
 	if (c->signals.len) {
-		logf_on(top, "deft: the test sent %s to the runner, its "
+		logf_on(top, true, "deft: the test sent %s to the runner, its "
 		        "process's parent: ignored", c->signals.data);
 		failed = true;
 	}
@@ -569,8 +572,8 @@ void deft_sup_finish(struct child *c)
 		c->dropped += __atomic_load_n(&c->counter->logs_dropped,
 		                              __ATOMIC_RELAXED);
 	if (c->dropped)
-		logf_on(top, "deft: %zu bytes of output were dropped after "
-		        "the first 4 MiB", c->dropped);
+		logf_on(top, false, "deft: %zu bytes of output were dropped "
+		        "after the first 4 MiB", c->dropped);
 	const char *blame = detail.len ? detail.data : NULL;
 	/* Close what is still open, innermost first, the top test last. */
 	while (c->nopen > 0) {
@@ -586,8 +589,8 @@ void deft_sup_finish(struct child *c)
 		              !within(c, blamed_child, o.child_id) &&
 		              !within(c, o.child_id, blamed_child);
 		if (beside)
-			logf_on(o.id, "deft: its process ended in %s, which ran "
-			        "beside it: %s", blamed_name,
+			logf_on(o.id, false, "deft: its process ended in %s, "
+			        "which ran beside it: %s", blamed_name,
 			        blame ? blame : "crashed");
 		deft_sup_end_synthesised(o.id, &o, ending,
 		                         o.id == blamed ? blame

@@ -188,6 +188,6 @@ bool deft_group_cancelled_member(T *t)
 	               (t->stopped_by_group || !t_failed(t));
 	pthread_mutex_unlock(&g->mu);
 	if (stopped)
-		deft_emit(t, NULL, 0, "stopped: cancelled: %s", g->cause);
+		deft_emit_reason(t, "stopped: cancelled: %s", g->cause);
 	return stopped;
 }

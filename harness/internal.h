@@ -374,9 +374,15 @@ void deft_groups_free(T *t);
 /* Logs a message at file:line (file NULL: a note without a place). */
 void deft_emit(T *t, const char *file, int line, const char *fmt, ...)
 	DEFT_PRINTF(4, 5);
+/* Logs a note without a place that says why t ends: a failure or a skip
+ * the caller marks; reports show it as the test's reason (JUnit's
+ * message=). */
+void deft_emit_reason(T *t, const char *fmt, ...) DEFT_PRINTF(2, 3);
 /* Logs text, a note without a place, on the test whose report id is id,
  * which may run elsewhere: in a test's process, or on another thread. */
 void deft_log_on(unsigned id, const char *text);
+/* deft_log_on, for a note that says why the test fails. */
+void deft_reason_on(unsigned id, const char *text);
 /* Logs a failure at file:line and marks the test failed. */
 void deft_fail_at(T *t, const char *file, int line, const char *fmt, ...)
 	DEFT_PRINTF(4, 5);

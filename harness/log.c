@@ -32,12 +32,22 @@ static void decorate(struct deft_buf *b, const char *file, int line,
 	deft_buf_putc(b, '\n');
 }
 
-void deft_log_on(unsigned id, const char *text)
+static void put_on(unsigned id, enum deft_stream stream, const char *text)
 {
 	struct deft_buf b = DEFT_BUF_INIT;
 	decorate(&b, NULL, 0, text);
-	deft_report_output(id, DEFT_STREAM_LOG, b.data, b.len);
+	deft_report_output(id, stream, b.data, b.len);
 	deft_buf_free(&b);
+}
+
+void deft_log_on(unsigned id, const char *text)
+{
+	put_on(id, DEFT_STREAM_LOG, text);
+}
+
+void deft_reason_on(unsigned id, const char *text)
+{
+	put_on(id, DEFT_STREAM_REASON, text);
 }
 
 /* Whether a failure at file:line comes from a cleanup other than through
@@ -75,17 +85,17 @@ static void emit_late(T *t, const char *file, int line, bool failure,
 	else
 		deft_buf_printf(&out, "%s on %s after it finished: %s", what,
 		                t->name, msg);
-	struct deft_buf dec = DEFT_BUF_INIT;
-	decorate(&dec, NULL, 0, out.data);
-	deft_report_output(p->id, DEFT_STREAM_LOG, dec.data, dec.len);
+	put_on(p->id, failure ? DEFT_STREAM_REASON : DEFT_STREAM_LOG,
+	       out.data);
 	if (failure)
 		deft_mark_failed(p);
 	deft_buf_free(&out);
-	deft_buf_free(&dec);
 }
 
+/* Logs a message at file:line: a failure if failure, and a line saying
+ * why the test ends (a failure or a skip) if reason. */
 static void emitv(T *t, const char *file, int line, bool failure,
-                  const char *fmt, va_list ap)
+                  bool reason, const char *fmt, va_list ap)
 {
 	struct deft_buf msg = DEFT_BUF_INIT, out = DEFT_BUF_INIT;
 	deft_buf_vprintf(&msg, fmt, ap);
@@ -118,7 +128,8 @@ static void emitv(T *t, const char *file, int line, bool failure,
 		pthread_mutex_unlock(&t->mu);
 	}
 	decorate(&out, file, line, msg.data);
-	deft_report_output(t->id, DEFT_STREAM_LOG, out.data, out.len);
+	deft_report_output(t->id, reason ? DEFT_STREAM_REASON : DEFT_STREAM_LOG,
+	                   out.data, out.len);
 	deft_buf_free(&msg);
 	deft_buf_free(&out);
 }
@@ -127,7 +138,15 @@ void deft_emit(T *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emitv(t, file, line, false, fmt, ap);
+	emitv(t, file, line, false, false, fmt, ap);
+	va_end(ap);
+}
+
+void deft_emit_reason(T *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emitv(t, NULL, 0, false, true, fmt, ap);
 	va_end(ap);
 }
 
@@ -135,7 +154,7 @@ void deft_fail_at(T *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emitv(t, file, line, true, fmt, ap);
+	emitv(t, file, line, true, true, fmt, ap);
 	va_end(ap);
 	deft_mark_failed(t);
 }
@@ -153,7 +172,7 @@ void deft_log(T *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emitv(t, file, line, false, fmt, ap);
+	emitv(t, file, line, false, false, fmt, ap);
 	va_end(ap);
 }
 
@@ -161,7 +180,7 @@ void deft_error(T *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emitv(t, file, line, true, fmt, ap);
+	emitv(t, file, line, true, true, fmt, ap);
 	va_end(ap);
 	deft_mark_failed(t);
 }
@@ -170,7 +189,7 @@ void deft_fatal(T *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emitv(t, file, line, true, fmt, ap);
+	emitv(t, file, line, true, true, fmt, ap);
 	va_end(ap);
 	deft_mark_failed(t);
 	deft_stop(t);
@@ -180,7 +199,7 @@ void deft_skip(T *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emitv(t, file, line, false, fmt, ap);
+	emitv(t, file, line, false, true, fmt, ap);
 	va_end(ap);
 	__atomic_store_n(&t->skipped, true, __ATOMIC_RELEASE);
 	deft_stop(t);

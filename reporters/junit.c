@@ -17,6 +17,10 @@
  * (failure, skipped, error, system-out, system-err) with no file/line
  * attributes (neither schema has them: the failure text carries
  * file:line, and the suite's "file" property says where TEST() is).
+ * A <failure> or <skipped> message= is the case's first DEFT_STREAM_REASON
+ * line (its first failure, or t_skip's message), or "a subtest failed":
+ * dashboards show message= alone, and a log line before the failure
+ * would hide it.
  * classname is "program.top", with "#N" added for the Nth run of a test
  * under -count, so every classname+name pair is unique (GitLab keeps only
  * the first of duplicates).  Text goes through escape.c, and each text
@@ -76,7 +80,10 @@ struct junit_case {
 	struct text log;        /* logs only: the failure's text */
 	struct text out;        /* logs and captured stdout */
 	struct text err;        /* captured stderr */
-	char *first_log;        /* its first log line, for message= */
+	char *reason;           /* its first line saying why it failed or
+	                         * skipped, for message= */
+	char *first_log;        /* its first log line, for want of one */
+	bool sub_failed;        /* a subtest of it failed */
 	/* top-level tests only: */
 	struct deft_buf suite;  /* its subtests' cases, as they end */
 	char *classname;        /* "program.name", "#N" for the Nth run */
@@ -378,6 +385,23 @@ static void junit_start(struct deft_reporter *r,
 	}
 }
 
+/* The first line of log text[0..n), without its indent, cut to 1000
+ * bytes. */
+static char *first_line(const char *text, size_t n)
+{
+	const char *s = text;
+	while (s < text + n && *s == ' ')
+		s++;
+	const char *nl = memchr(s, '\n', (size_t)(text + n - s));
+	size_t len = nl ? (size_t)(nl - s) : (size_t)(text + n - s);
+	if (len > 1000)
+		len = 1000;
+	char *line = deft_xmalloc(len + 1);
+	memcpy(line, s, len);
+	line[len] = '\0';
+	return line;
+}
+
 static void junit_output(struct deft_reporter *r, unsigned id,
                          enum deft_stream stream, const char *text, size_t n)
 {
@@ -391,21 +415,13 @@ static void junit_output(struct deft_reporter *r, unsigned id,
 		return;
 	}
 	text_add(&c->out, text, n);
-	if (stream != DEFT_STREAM_LOG)
+	if (!deft_stream_is_log(stream))
 		return;
 	text_add(&c->log, text, n);
-	if (c->first_log == NULL) {
-		const char *s = text;
-		while (s < text + n && *s == ' ')
-			s++;
-		const char *nl = memchr(s, '\n', (size_t)(text + n - s));
-		size_t len = nl ? (size_t)(nl - s) : (size_t)(text + n - s);
-		if (len > 1000)
-			len = 1000;
-		c->first_log = deft_xmalloc(len + 1);
-		memcpy(c->first_log, s, len);
-		c->first_log[len] = '\0';
-	}
+	if (c->first_log == NULL)
+		c->first_log = first_line(text, n);
+	if (stream == DEFT_STREAM_REASON && c->reason == NULL)
+		c->reason = first_line(text, n);
 }
 
 static struct junit_case *top_case(struct deft_node *n)
@@ -497,12 +513,19 @@ static void put_case(struct deft_buf *b, struct deft_node *n,
 	} else if (end->result == DEFT_FAIL) {
 		top->failures++;
 		elem = "failure";
-		deft_buf_puts(&msg, c->first_log ? c->first_log
-		                                 : "a subtest failed");
+		deft_buf_puts(&msg, c->reason       ? c->reason
+		                    : c->sub_failed ? "a subtest failed"
+		                    : c->first_log  ? c->first_log
+		                                    : "failed");
 	} else if (end->result == DEFT_SKIP) {
 		top->skipped++;
 		elem = "skipped";
-		deft_buf_puts(&msg, c->first_log ? c->first_log : "skipped");
+		deft_buf_puts(&msg, c->reason      ? c->reason
+		                    : c->first_log ? c->first_log : "skipped");
+	}
+	if (end->result == DEFT_FAIL && n->parent) {
+		struct junit_case *up = deft_node_data(n->parent);
+		up->sub_failed = true;
 	}
 	bool failing = elem && strcmp(elem, "skipped") != 0;
 	const char *type = how ? how : "failure";
@@ -631,6 +654,7 @@ static void end_node(struct junit *j, struct deft_node *n,
 	text_free(&c->log);
 	text_free(&c->out);
 	text_free(&c->err);
+	free(c->reason);
 	free(c->first_log);
 	deft_buf_free(&c->suite);
 	earlier_free(c->failed);

@@ -134,7 +134,7 @@ void deft_report_output(unsigned id, enum deft_stream stream,
 		return;
 	pthread_mutex_lock(&report_lock);
 	struct open_test *o = find_open(id);
-	if (stream == DEFT_STREAM_LOG)
+	if (deft_stream_is_log(stream))
 		end_line(id, o);
 	for (struct deft_reporter *r = reporters; r; r = r->next)
 		if (r->output)

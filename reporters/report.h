@@ -31,10 +31,18 @@ enum deft_ending {
 
 /* Where a piece of a test's output comes from. */
 enum deft_stream {
-	DEFT_STREAM_LOG,        /* t_log, failures: lines in Go's layout */
+	DEFT_STREAM_LOG,        /* t_log, harness notes: lines in Go's layout */
 	DEFT_STREAM_STDOUT,     /* the test's own stdout, when captured */
 	DEFT_STREAM_STDERR,     /* the test's own stderr, when captured */
+	DEFT_STREAM_REASON,     /* log lines that say why the test fails or
+	                         * skips: a failure, t_skip's message */
 };
+
+/* Whether stream carries log lines (in Go's layout), not captured output. */
+static inline bool deft_stream_is_log(enum deft_stream stream)
+{
+	return stream == DEFT_STREAM_LOG || stream == DEFT_STREAM_REASON;
+}
 
 struct deft_run_info {
 	int argc;

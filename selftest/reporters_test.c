@@ -282,6 +282,72 @@ TEST(junit_abnormal_endings)
 	                                 "value=\"x_test.c:12\"/>"));
 }
 
+/* Gives reporter r the log text of test id. */
+static void say(struct deft_reporter *r, unsigned id, enum deft_stream stream,
+                const char *text)
+{
+	r->output(r, id, stream, text, strlen(text));
+}
+
+/* message= is why the case ended: its first failure or skip reason, not
+ * a log line before it; else that a subtest failed; else its first log
+ * line, which a failure the runner found may be. */
+TEST(junit_failure_messages)
+{
+	char *path;
+	T_ASSERT_GE(t, asprintf(&path, "%s/report.xml", t_tempdir(t)), 0);
+	t_defer(t, free, path);
+	struct deft_reporter *r = deft_junit_new(path);
+	T_ASSERT_NOT_NULL(t, r);
+	t_defer(t, free, r);
+	struct deft_test_info logs = {1, 0, "logs", "x_test.c", 1, 0};
+	struct deft_test_info parent = {2, 0, "parent", "x_test.c", 2, 0};
+	struct deft_test_info sub = {3, 2, "parent/sub", NULL, 0, 0};
+	struct deft_test_info skips = {4, 0, "skips", "x_test.c", 4, 0};
+	struct deft_test_info bare = {5, 0, "bare", "x_test.c", 5, 0};
+	struct deft_test_info noted = {6, 0, "noted", "x_test.c", 6, 0};
+	struct deft_test_end failed = {DEFT_FAIL, DEFT_ENDED, NULL, 0, false};
+	struct deft_test_end skipped = {DEFT_SKIP, DEFT_ENDED, NULL, 0, false};
+	r->begin(r, &run_info);
+	r->start(r, &logs);
+	say(r, 1, DEFT_STREAM_LOG, "    x_test.c:7: a note\n");
+	say(r, 1, DEFT_STREAM_REASON, "    x_test.c:8: boom\n"
+	          "        second line\n");
+	say(r, 1, DEFT_STREAM_REASON, "    x_test.c:9: again\n");
+	r->end(r, 1, &failed);
+	r->start(r, &parent);
+	r->start(r, &sub);
+	say(r, 2, DEFT_STREAM_LOG, "    x_test.c:10: the parent\n");
+	say(r, 3, DEFT_STREAM_REASON, "    x_test.c:11: the sub\n");
+	r->end(r, 3, &failed);
+	r->end(r, 2, &failed);
+	r->start(r, &skips);
+	say(r, 4, DEFT_STREAM_LOG, "    x_test.c:12: a note\n");
+	say(r, 4, DEFT_STREAM_REASON, "    x_test.c:13: no network\n");
+	r->end(r, 4, &skipped);
+	r->start(r, &bare);
+	r->end(r, 5, &failed);
+	r->start(r, &noted);
+	say(r, 6, DEFT_STREAM_LOG, "    deft: the runner says\n");
+	r->end(r, 6, &failed);
+	T_EXPECT(t, r->finish(r, &run_totals));
+	char *out = slurp(t, path);
+	T_EXPECT_NOT_NULL(t, strstr(out, "<failure message=\"x_test.c:8: "
+	                                 "boom\" type=\"failure\">    "
+	                                 "x_test.c:7: a note\n"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<failure message=\"x_test.c:11: "
+	                                 "the sub\""));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<failure message=\"a subtest "
+	                                 "failed\" type=\"failure\">    "
+	                                 "x_test.c:10: the parent\n"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<skipped message=\"x_test.c:13: "
+	                                 "no network\">"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<failure message=\"failed\" "
+	                                 "type=\"failure\"></failure>"));
+	T_EXPECT_NOT_NULL(t, strstr(out, "<failure message=\"deft: the "
+	                                 "runner says\""));
+}
+
 static void write_text(T *t, const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");

@@ -162,6 +162,32 @@ def check_json_order(totals, name, events):
                  "\n".join(problems[:20]) + str(open_tests))
 
 
+def check_messages(totals, variant, build, tmp):
+    """JUnit's message= says why a case failed or skipped: its first
+    failure or t_skip's message, not a log line before it; a test that
+    failed by its subtests alone says so."""
+    exe = os.path.join(build, "selftest", "progs", "reports")
+    want = {"logs_then_fails": r"reports\.c:\d+: the first failure",
+            "logs_then_skips": r"reports\.c:\d+: the reason to skip",
+            "tree": "a subtest failed", "tree/b": "a subtest failed",
+            "tree/b/bad": r"reports\.c:\d+: failing leaf"}
+    for more in ([], ["-isolation", "none"]):
+        path = os.path.join(tmp, "messages.xml")
+        run([exe, "-run", "^(logs_then_.*|tree)$", "-junit", path, *more])
+        try:
+            cases = ET.parse(path).getroot().iter("testcase")
+            got = {case.get("name"): why.get("message")
+                   for case in cases for why in case
+                   if why.tag in ("failure", "skipped")}
+            wrong = [(n, got.get(n)) for n in want
+                     if not re.fullmatch(want[n], got.get(n) or "")]
+        except (OSError, ET.ParseError) as e:
+            wrong = str(e)
+        totals.check(f"{variant}: {' '.join(['messages', *more])}: "
+                     f"JUnit's message= is the first failure or the skip's "
+                     f"reason", not wrong, f"{wrong}")
+
+
 def check_json(totals, name, exe, args):
     (passed, failed, skipped), status = deft_counts(exe, args)
     proc = run([exe, *args, "-json"])
@@ -649,6 +675,7 @@ def check_reports(totals, variant, build):
         check_attribution(totals, variant, build, tmp)
         check_attribution_stalled(totals, variant, build, tmp)
         check_split_character(totals, variant, build, tmp)
+        check_messages(totals, variant, build, tmp)
     check_stdout_kept(totals, variant, build)
     check_rerun(totals, variant, build)
     check_retries(totals, variant, build)

@@ -1,6 +1,7 @@
 /*
  * reports.c - a suite for the report formats (-json, -junit, -tap): every
- * result, subtests three deep, and adversarial logs: every byte value,
+ * result, a failure or skip after a log line, subtests three deep, and
+ * adversarial logs: every byte value,
  * "]]>", ANSI colour codes, invalid UTF-8, U+FFFE/U+FFFF, a 10 MB line,
  * and a character printed in two writes.  selftest/run.py feeds its
  * reports to xmllint, gotestsum, prove and meson, and compares their
@@ -27,6 +28,19 @@ TEST(fails)
 TEST(skips)
 {
 	t_skip(t, "skipped because it must be");
+}
+
+TEST(logs_then_fails)
+{
+	t_log(t, "a note before the failure");
+	t_error(t, "the first failure");
+	t_error(t, "a second failure");
+}
+
+TEST(logs_then_skips)
+{
+	t_log(t, "a note before the skip");
+	t_skip(t, "the reason to skip");
 }
 
 static void leaf(T *t, void *arg)
