@@ -237,12 +237,15 @@ static void on_stack_request(int sig, siginfo_t *si, void *uc)
 {
 	T *t = deft_current();
 	uint64_t frames[DEFT_CRASH_FRAMES];
+	char cleanup[512];
 	struct deft_msg_stack s = {.tid = (int32_t)gettid(),
 	                           .id = t ? t->id : 0};
 	prctl(PR_GET_NAME, s.comm);
 	s.nframes = deft_backtrace_at(frames, uc);
+	s.text_len = (uint32_t)deft_running_cleanup_text(cleanup,
+	                                                 sizeof(cleanup), t);
 	send_parts(DEFT_MSG_STACK, &s, sizeof(s), frames,
-	           s.nframes * sizeof(*frames), NULL, 0);
+	           s.nframes * sizeof(*frames), cleanup, s.text_len);
 }
 
 /* The supervisor asks the test to stop, with the signal that interrupted

@@ -46,6 +46,10 @@ void deft_crash_take(struct deft_msg_crash *c,
 /* The cleanups of t and of the tests around it that have not run, a line
  * each, into buf; returns the length.  Async-signal-safe. */
 size_t deft_pending_cleanup_lines(char *buf, size_t cap, T *t);
+/* The cleanup of t the calling thread is running, if any, as
+ * "name (file.c:12, test name)" into buf; returns the length, 0 for none.
+ * Async-signal-safe. */
+size_t deft_running_cleanup_text(char *buf, size_t cap, T *t);
 /* The backtrace of the code a signal interrupted (ucontext is its
  * handler's), without the handler's own frames.  Async-signal-safe. */
 uint32_t deft_backtrace_at(uint64_t out[DEFT_CRASH_FRAMES],

@@ -96,8 +96,9 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 			deft_buf_printf(&what, "the run timed out after %s "
 			                "(-timeout) while the test ran", timeout);
 		} else {
-			deft_buf_printf(&what, "test timed out after %s",
-			                timeout);
+			deft_buf_printf(&what, "test timed out%s after %s",
+			                c->hung_in_cleanup ? " in a cleanup"
+			                                   : "", timeout);
 		}
 		deft_buf_printf(detail, "timed out after %s", timeout);
 		/* Computing, or waiting (or starved of CPU, on a loaded

@@ -349,7 +349,8 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	if (len < sizeof(s))
 		return;
 	memcpy(&s, p, sizeof(s));
-	if (sizeof(s) + (size_t)s.nframes * sizeof(uint64_t) > len)
+	size_t fbytes = (size_t)s.nframes * sizeof(uint64_t);
+	if (sizeof(s) + fbytes + s.text_len > len)
 		return;
 	s.comm[sizeof(s.comm) - 1] = '\0';
 	deft_buf_printf(&c->stacks, "thread %d (%s)", s.tid, s.comm);
@@ -357,6 +358,11 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	for (size_t i = 0; id && i < c->nopen; i++)
 		if (c->open[i].id == id)
 			deft_buf_puts(&c->stacks, ", running the test");
+	if (s.text_len) {
+		deft_buf_puts(&c->stacks, ", in its cleanup ");
+		deft_buf_add(&c->stacks, p + sizeof(s) + fbytes, s.text_len);
+		c->hung_in_cleanup = true;
+	}
 	describe_wait(c, s.tid);
 	deft_buf_puts(&c->stacks, ":\n");
 	uint64_t *frames = deft_xmalloc(s.nframes * sizeof(*frames) + 1);

@@ -63,22 +63,39 @@ static void text_cleanup_name(struct text *t, const struct t_cleanup_handle *h)
 	text_add(t, s, n);
 }
 
+/* Names cleanup h of t: "name (file.c:12, test name)". */
+static void text_cleanup(struct text *out, const struct t_cleanup_handle *h,
+                         const T *t)
+{
+	text_cleanup_name(out, h);
+	text_puts(out, " (");
+	text_puts(out, deft_base_name(h->file));
+	text_puts(out, ":");
+	text_int(out, h->line);
+	text_puts(out, ", test ");
+	text_puts(out, t->name);
+	text_puts(out, ")");
+}
+
 /* Lists the cleanups of t and its ancestors that have not run. */
 static void text_pending_cleanups(struct text *out, T *t)
 {
 	for (; t; t = t->parent) {
 		struct t_cleanup_handle *h;
 		LIST_FOREACH(h, &t->cleanups, link) {
-			text_cleanup_name(out, h);
-			text_puts(out, " (");
-			text_puts(out, deft_base_name(h->file));
-			text_puts(out, ":");
-			text_int(out, h->line);
-			text_puts(out, ", test ");
-			text_puts(out, t->name);
-			text_puts(out, ")\n");
+			text_cleanup(out, h, t);
+			text_puts(out, "\n");
 		}
 	}
+}
+
+size_t deft_running_cleanup_text(char *buf, size_t cap, T *t)
+{
+	struct text text = {buf, 0, cap};
+	const struct t_cleanup_handle *h = t ? t->in_cleanup : NULL;
+	if (h && pthread_equal(t->thread, pthread_self()))
+		text_cleanup(&text, h, t);
+	return text.len;
 }
 
 size_t deft_pending_cleanup_lines(char *buf, size_t cap, T *t)

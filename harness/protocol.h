@@ -119,11 +119,14 @@ struct deft_msg_exit {
 	                         * pthread_exit, not a call of exit() */
 };
 
-/* One thread's backtrace, asked for by the supervisor at a timeout. */
+/* One thread's backtrace, asked for by the supervisor at a timeout,
+ * followed by the frames and, if the thread was running a cleanup of its
+ * test, text naming it: "name (file.c:12, test name)". */
 struct deft_msg_stack {
 	int32_t tid;
 	uint32_t id;            /* the test that thread runs, or 0 */
 	uint32_t nframes;
+	uint32_t text_len;
 	char comm[16];
 };
 

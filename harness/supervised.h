@@ -78,6 +78,7 @@ struct child {
 	struct deft_buf crash;          /* its crash message, if any */
 	struct deft_buf exit_call;      /* its exit message, if any */
 	struct deft_buf stacks;         /* rendered thread backtraces */
+	bool hung_in_cleanup;           /* one of them ran a cleanup */
 	struct deft_buf leftovers;      /* processes it left running */
 	bool beside_another;            /* another test process ran too */
 	struct deft_buf signals;        /* those it sent the runner */

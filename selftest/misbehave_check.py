@@ -117,6 +117,14 @@ def expectations(variant):
                                   r"of CPU\)\n"]),
         ("deadlock", "fail", [timed_out.format(waiting)] + deadlock),
         ("fine_after_deadlock", "pass", []),
+        ("cleanup_hangs", "fail",
+         [r"the body is done\n",
+          r"deft: test timed out in a cleanup after 300ms, and was still "
+          r"running 200ms later: killed",
+          thread.format(r", running the test, in its cleanup hang_forever "
+                        r"\(misbehave\.c:\d+, test cleanup_hangs\)",
+                        "hang_forever")]),
+        ("fine_after_cleanup_hangs", "pass", []),
         ("close_all_fds", "fail", [r"deft: the test closed or replaced deft's"
                                    r" event socket, so its results after "
                                    r"that were lost"]),

@@ -192,6 +192,23 @@ TEST(deadlock, .timeout_ms = 300)
 
 FINE(fine_after_deadlock)
 
+static void hang_forever(T *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	for (;;)
+		pause();
+}
+
+/* Its body is done; its cleanup never is: the report says so. */
+TEST(cleanup_hangs, .timeout_ms = 300)
+{
+	t_cleanup(t, hang_forever, NULL);
+	t_log(t, "the body is done");
+}
+
+FINE(fine_after_cleanup_hangs)
+
 TEST(close_all_fds)
 {
 	for (int fd = 3; fd < 4096; fd++)
