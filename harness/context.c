@@ -354,7 +354,8 @@ int deft_run_interrupted_by(void)
 }
 static struct timespec run_deadline;    /* CLOCK_MONOTONIC */
 static double run_timeout;              /* 0: no deadline */
-/* Without isolation: -grace after the deadline, the run ends at once. */
+/* Without isolation: -grace after the deadline, or after the first
+ * SIGINT or SIGTERM, the run ends at once. */
 static struct timespec hard_deadline;
 static double grace;
 
@@ -389,6 +390,17 @@ static int ms_until(const struct timespec *when)
 	return ms <= 0 ? 0 : ms > 1e9 ? 1000000000 : (int)ms + 1;
 }
 
+static struct timespec seconds_after(struct timespec when, double seconds)
+{
+	when.tv_sec += (time_t)seconds;
+	when.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (when.tv_nsec >= 1000000000) {
+		when.tv_sec++;
+		when.tv_nsec -= 1000000000;
+	}
+	return when;
+}
+
 /* Tests still run -grace after the run's deadline, without isolation. */
 static DEFT_NORETURN void time_up(void)
 {
@@ -402,6 +414,23 @@ static DEFT_NORETURN void time_up(void)
 	deft_run_end_now(why, false, 2);
 }
 
+/* Tests still run -grace after the run was interrupted by signo. */
+static DEFT_NORETURN void grace_over(int signo)
+{
+	char why[256], within[32];
+	deft_format_duration(within, sizeof(within), (long)(grace * 1000 + 0.5));
+	snprintf(why, sizeof(why), "deft: interrupted by %s, and the test did "
+	         "not stop within the %s grace period: the run ends here",
+	         signo == SIGINT ? "SIGINT" : "SIGTERM", within);
+	deft_run_end_now(why, true, 128 + signo);
+}
+
+/* The poll timeout until the sooner of a and b, each -1 for none. */
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 || a < b ? a : b;
+}
+
 static void *canceller_main(void *arg)
 {
 	(void)arg;
@@ -409,13 +438,18 @@ static void *canceller_main(void *arg)
 	struct pollfd p = {wake_pipe[0], POLLIN, 0};
 	bool fired = run_timeout <= 0;
 	bool hard = !fired && !in_child;
+	int hard_signo = 0;     /* the hard deadline follows this signal */
 	for (;;) {
-		int timeout = !fired ? ms_until(&run_deadline)
-		              : hard ? ms_until(&hard_deadline) : -1;
+		int timeout = sooner(!fired ? ms_until(&run_deadline) : -1,
+		                     hard ? ms_until(&hard_deadline) : -1);
 		int n = poll(&p, 1, timeout);
 		char cause[96];
-		if (n == 0 && fired) {
+		if (n == 0 && hard && ms_until(&hard_deadline) == 0) {
+			if (hard_signo)
+				grace_over(hard_signo);
 			time_up();
+		} else if (n == 0 && fired) {
+			continue;
 		} else if (n == 0) {
 			if (in_child)
 				snprintf(cause, sizeof(cause), "context "
@@ -450,6 +484,17 @@ static void *canceller_main(void *arg)
 				snprintf(note, sizeof(note), "deft: %s: no "
 				         "further tests start\n", cause);
 				deft_report_note(note);
+				/* A test deaf to the cancellation has -grace
+				 * to stop, as it would in its own process. */
+				struct timespec now;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				struct timespec end = seconds_after(now, grace);
+				if (!hard || ms_until(&end) <
+				             ms_until(&hard_deadline)) {
+					hard_deadline = end;
+					hard_signo = signo;
+					hard = true;
+				}
 			}
 		} else {
 			continue;
@@ -489,17 +534,6 @@ void deft_ctx_install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-static struct timespec seconds_after(struct timespec when, double seconds)
-{
-	when.tv_sec += (time_t)seconds;
-	when.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (when.tv_nsec >= 1000000000) {
-		when.tv_sec++;
-		when.tv_nsec -= 1000000000;
-	}
-	return when;
-}
-
 static void set_deadline(double seconds)
 {
 	run_timeout = seconds;
@@ -511,10 +545,10 @@ static void set_deadline(double seconds)
 /* Call before deft_ctx_install_signals: the thread reads it at start. */
 void deft_ctx_set_timeout(double seconds, double grace_s)
 {
+	grace = grace_s;
 	if (seconds <= 0 || wake_pipe[0] >= 0)
 		return;
 	set_deadline(seconds);
-	grace = grace_s;
 	hard_deadline = seconds_after(run_deadline, grace_s);
 	start_canceller();
 }

@@ -258,8 +258,8 @@ bool deft_run_interrupted(void);
 /* The signal that interrupted the run, or 0. */
 int deft_run_interrupted_by(void);
 /* Installs SIGINT/SIGTERM handlers: the first cancels the run's context,
- * a second ends the run at once (deft_run_end_now), a third as by
- * default. */
+ * and -grace later, or at a second, the run ends (deft_run_end_now); a
+ * third acts as by default. */
 void deft_ctx_install_signals(void);
 /* Parses a Go duration ("1m30s", "250ms", "0") into seconds. */
 bool deft_parse_duration(const char *s, double *seconds);

@@ -666,6 +666,9 @@ def check_interrupt(totals, variant, exe, tmp):
             (signal.SIGINT, 2, "a second SIGINT with -isolation none",
              r"deft: interrupted again by SIGINT: the run ends here", True,
              none),
+            (signal.SIGTERM, 1, "SIGTERM with -isolation none",
+             r"deft: interrupted by SIGTERM, and the test did not stop "
+             r"within the 1s grace period: the run ends here", False, none),
             (signal.SIGHUP, 2, "two SIGHUPs", r"deft: interrupted by "
              r"SIGHUP(.*\n)*.*deft: the run was interrupted", True, []),
             (signal.SIGRTMIN + 2, 2, "two SIGRTMIN+2", r"deft: interrupted "
