@@ -96,7 +96,9 @@ void t_go(t_group *g, const char *name, t_fn *fn, void *arg)
 	while (g->limit > 0 && g->active >= g->limit)
 		pthread_cond_wait(&g->changed, &g->mu);
 	pthread_mutex_unlock(&g->mu);
-	char *full = deft_subtest_name(t, name);
+	char *full = deft_subtest_name(t, "t_go", name);
+	if (full == NULL)
+		return;
 	if (!deft_selected(full)) {
 		free(full);
 		return;

@@ -391,8 +391,9 @@ void deft_mark_failed(T *t);
 
 /* ---- subtest.c ---- */
 void deft_names_free(T *t);
-/* The full name of a new subtest of t: Go's rewriting and #NN suffixes. */
-char *deft_subtest_name(T *t, const char *name);
+/* The full name of a new subtest of t: Go's rewriting and #NN suffixes;
+ * NULL, t failed saying so for api ("t_run"), if it is too long. */
+char *deft_subtest_name(T *t, const char *api, const char *name);
 
 /* ---- fixture.c ---- */
 

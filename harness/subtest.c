@@ -5,6 +5,9 @@
  * not print are escaped as in a Go string literal, and a name used again
  * under the same parent gets the suffix #01, #02, ...  The names already
  * used under a test are kept in a small hash table owned by that test.
+ * A full name past 16 KiB is refused: test2json lines must stay under
+ * 64 KiB, and a -json reporter would otherwise split a test's output into
+ * events of a byte each.
  */
 #include "internal.h"
 
@@ -146,14 +149,27 @@ static void rewrite_name(struct deft_buf *b, const char *name)
 	}
 }
 
-/* Go's matcher.unique(): parent/name, with #NN added for duplicates. */
-char *deft_subtest_name(T *t, const char *subname)
+/* The longest full name a subtest may have: each report must carry it
+ * whole in one line (test2json readers give up past 64 KiB) and a test's
+ * process in one message to the runner. */
+enum { NAME_MAX_BYTES = 16384 };
+
+/* Go's matcher.unique(): parent/name, with #NN added for duplicates.
+ * A name too long fails t, saying so for api, and gives NULL. */
+char *deft_subtest_name(T *t, const char *api, const char *subname)
 {
-	if (t->subnames == NULL)
-		t->subnames = deft_xcalloc(1, sizeof(*t->subnames));
 	struct deft_buf b = DEFT_BUF_INIT;
 	deft_buf_printf(&b, "%s/", t->name);
 	rewrite_name(&b, subname);
+	if (b.len > NAME_MAX_BYTES) {
+		deft_fail_at(t, NULL, 0, "%s: the subtest's full name would be "
+		             "%zu bytes long, past the %d a name may have: "
+		             "%.60s...", api, b.len, NAME_MAX_BYTES, b.data);
+		deft_buf_free(&b);
+		return NULL;
+	}
+	if (t->subnames == NULL)
+		t->subnames = deft_xcalloc(1, sizeof(*t->subnames));
 	bool empty = subname[0] == '\0';
 	for (;;) {
 		bool existed;
@@ -193,7 +209,9 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg)
 		return true;
 	if (deft_run_interrupted())
 		return false;
-	char *full = deft_subtest_name(t, name);
+	char *full = deft_subtest_name(t, "t_run", name);
+	if (full == NULL)
+		return false;
 	if (!deft_selected(full)) {
 		free(full);
 		return true;

@@ -236,9 +236,11 @@ void t_cleanup_run_now(T *t, t_handle h);
  *
  * Names follow Go: white space becomes '_', unprintable bytes are escaped,
  * and a name used twice under one parent gets a suffix #01, #02, ...  A
- * subtest that -run or -skip filter out does not run and counts as passed.
- * A failing subtest marks its parent failed.
- * RETURNS: true unless the subtest failed.
+ * full name longer than 16 KiB, which no report could carry, fails the
+ * parent and runs nothing.  A subtest that -run or -skip filter out does
+ * not run and counts as passed.  A failing subtest marks its parent
+ * failed.
+ * RETURNS: true unless the subtest failed (or did not start).
  */
 bool t_run(T *t, const char *name, t_fn *fn, void *arg);
 

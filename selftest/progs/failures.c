@@ -214,3 +214,14 @@ TEST(parallel_arg_on_parent_stack)
 	char local[] = "test's local";
 	t_run(t, "copies", copies_before_pause, local);
 }
+
+/* A subtest name longer than any report could carry: refused. */
+TEST(name_too_long)
+{
+	static char huge[20000];
+	memset(huge, 'n', sizeof(huge) - 1);
+	t_run(t, huge, nothing, NULL);
+	t_group *g = t_group_new(t);
+	t_go(g, huge, nothing, NULL);
+	t_wait(g);
+}

@@ -64,6 +64,21 @@ TEST(tree)
 	t_run(t, "c", leaf, NULL);
 }
 
+static void logs_a_line(T *t, void *arg)
+{
+	(void)arg;
+	t_log(t, "a test with the longest name a report carries");
+}
+
+/* The longest full name a subtest may have, 16 KiB, with output: every
+ * report keeps its lines within bounds (-json's under 64 KiB). */
+TEST(longest_name)
+{
+	static char name[16384 - sizeof("longest_name/") + 2];
+	memset(name, 'n', sizeof(name) - 1);
+	T_EXPECT(t, t_run(t, name, logs_a_line, NULL));
+}
+
 TEST(temp_dir)
 {
 	const char *tmp = getenv("TMPDIR");
