@@ -66,6 +66,7 @@ static void *worker_main(void *p)
 	struct worker *w = p;
 	pthread_setname_np(pthread_self(), "deft-worker");
 	deft_thread_altstack();
+	deft_run_exit_thread();
 	for (;;) {
 		word_wait_spin(&w->go, 0);
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
@@ -180,6 +181,7 @@ static void *carrier_main(void *p)
 	struct carrier *c = p;
 	pthread_setname_np(pthread_self(), "deft-worker");
 	deft_thread_altstack();
+	deft_run_exit_thread();
 	struct deft_ctx home;
 	deft_ctx_here(&home);
 	pthread_mutex_lock(&carrier_lock);

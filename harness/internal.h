@@ -287,6 +287,9 @@ bool deft_run_timed_out(void);
  * finishes the run, its reports and the main cleanups first. */
 void deft_run_exit_watch(void);
 void deft_run_exit_unwatch(void);
+/* Marks the calling thread as one that runs tests: should it end in
+ * pthread_exit with a test on it, the run ends as for exit(). */
+void deft_run_exit_thread(void);
 /* Waits for the end of the process if another thread is ending the run
  * (exit(), a crash, a hard stop): what the caller would do next is the
  * run's no more.  Async-signal-safe. */

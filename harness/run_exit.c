@@ -31,11 +31,17 @@
  *    should it hang (a crash inside malloc, say), an alarm ends it
  *    STUCK_S seconds later, with a line on stderr.
  *
+ *  - pthread_exit on the thread running a test here: nothing would end
+ *    the test, and the run would wait for it until -timeout.  A
+ *    thread-specific destructor on the threads that run tests sees the
+ *    thread end with a test on it: the test and the tests around it fail
+ *    as crashed by "pthread_exit", and the run ends as for exit().
+ *
  * Without isolation, a run whose tests do not stop when told to is ended
- * by deft_run_end_now, -grace after the run's -timeout or at a second
- * SIGINT or SIGTERM: the tests still open fail as timed out or
- * interrupted and the reports are finished, but no main cleanup runs, as
- * a test still runs beside it.
+ * by deft_run_end_now, -grace after the run's -timeout or after a SIGINT
+ * or SIGTERM, or at a second one: the tests still open fail as timed out
+ * or interrupted and the reports are finished, but no main cleanup runs,
+ * as a test still runs beside it.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -148,6 +154,43 @@ static void on_exit_in_run(int status, void *arg)
 		fflush(NULL);
 		_exit(1);
 	}
+}
+
+/* ---- pthread_exit ---- */
+
+static pthread_key_t test_thread_key;
+static bool test_thread_key_made;
+
+static void on_test_thread_exit(void *arg)
+{
+	(void)arg;
+	T *t = deft_current();
+	if (t == NULL || !pthread_equal(t->thread, pthread_self()) ||
+	    getpid() != runner)
+		return;
+	if (!take_ending()) {
+		deft_run_exit_hold();
+		return;
+	}
+	struct deft_buf why = DEFT_BUF_INIT;
+	deft_buf_puts(&why, "deft: the test's thread called pthread_exit; "
+	              "without isolation the run ends here");
+	deft_pending_cleanups(&why, t);
+	deft_emit(t, NULL, 0, "%s", why.data);
+	deft_buf_free(&why);
+	end_open(DEFT_CRASHED, t, "pthread_exit", "pthread_exit in another "
+	         "test");
+	if (!in_main_cleanups(t))
+		deft_main_cleanups_run();
+	deft_report_finish();
+	fflush(NULL);
+	_exit(1);
+}
+
+void deft_run_exit_thread(void)
+{
+	if (test_thread_key_made)
+		pthread_setspecific(test_thread_key, &test_thread_key);
 }
 
 /* ---- crashes ---- */
@@ -347,6 +390,10 @@ void deft_run_exit_watch(void)
 	__atomic_store_n(&under_way, true, __ATOMIC_RELEASE);
 	if (!registered)
 		registered = on_exit(on_exit_in_run, NULL) == 0;
+	if (!test_thread_key_made)
+		test_thread_key_made = pthread_key_create(
+		        &test_thread_key, on_test_thread_exit) == 0;
+	deft_run_exit_thread();
 	catch_crashes();
 }
 

@@ -102,3 +102,28 @@ TEST(hangs_with_an_alarm)
 	for (;;)
 		pause();
 }
+
+/* Ends the thread that runs it: without isolation the run ends there, as
+ * for exit(), rather than wait for it until -timeout. */
+TEST(pthread_exits)
+{
+	t_cleanup(t, never_runs, NULL);
+	t_log(t, "calling pthread_exit");
+	pthread_exit(NULL);
+}
+
+static void member_exits(T *t, void *arg)
+{
+	(void)arg;
+	t_log(t, "calling pthread_exit in a group member");
+	pthread_exit(NULL);
+}
+
+/* The same on a worker thread, in a member of a group. */
+TEST(pthread_exits_in_member)
+{
+	t_group *g = t_group_new(t);
+	t_go(g, "member", member_exits, NULL);
+	t_wait(g);
+	t_log(t, "not reached");
+}
