@@ -155,11 +155,22 @@ static void reap_any(int sig)
 	errno = saved;
 }
 
+/* exit_with, once the parent has read what it wrote and waits again: had
+ * the child ended while the parent read, the parent's waitpid could take
+ * it before the SIGCHLD handler runs, and the test would pass. */
+static void exit_with_later(void *arg)
+{
+	fprintf(stderr, "leaving with %d\n", *(int *)arg);
+	fflush(stderr);
+	usleep(200 * 1000);
+	exit(*(int *)arg);
+}
+
 /* A SIGCHLD handler that reaps every child takes the death test's too. */
 TEST(reaped_by_handler)
 {
 	struct sigaction reap = {.sa_handler = reap_any}, old;
 	sigaction(SIGCHLD, &reap, &old);
-	t_expect_exit(t, 3, exit_with, &three);
+	t_expect_exit(t, 3, exit_with_later, &three);
 	sigaction(SIGCHLD, &old, NULL);
 }
