@@ -365,8 +365,8 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	}
 	describe_wait(c, s.tid);
 	deft_buf_puts(&c->stacks, ":\n");
-	uint64_t *frames = deft_xmalloc(s.nframes * sizeof(*frames) + 1);
-	memcpy(frames, p + sizeof(s), s.nframes * sizeof(*frames));
+	uint64_t *frames = deft_xmalloc(fbytes + 1);
+	memcpy(frames, p + sizeof(s), fbytes);
 	deft_symbolize(&c->stacks, frames, s.nframes, "  ");
 	free(frames);
 }

@@ -106,6 +106,20 @@ static void end_open(enum deft_ending ending, T *t, const char *detail,
 	}
 }
 
+/* Logs "deft: what" on t, with the cleanups that will not run, and ends
+ * every open test as crashed: t and its parents with detail, the others
+ * with beside. */
+static void end_open_on(T *t, const char *what, const char *detail,
+                        const char *beside)
+{
+	struct deft_buf why = DEFT_BUF_INIT;
+	deft_buf_printf(&why, "deft: %s", what);
+	deft_pending_cleanups(&why, t);
+	deft_emit(t, NULL, 0, "%s", why.data);
+	deft_buf_free(&why);
+	end_open(DEFT_CRASHED, t, detail, beside);
+}
+
 void deft_run_exit_hold(void)
 {
 	pid_t by = __atomic_load_n(&ending_tid, __ATOMIC_ACQUIRE);
@@ -129,12 +143,9 @@ static void on_exit_in_run(int status, void *arg)
 	char detail[32];
 	snprintf(detail, sizeof(detail), "exit(%d)", status);
 	if (t) {
-		struct deft_buf why = DEFT_BUF_INIT;
-		deft_buf_printf(&why, "deft: test called exit(%d)", status);
-		deft_pending_cleanups(&why, t);
-		deft_emit(t, NULL, 0, "%s", why.data);
-		deft_buf_free(&why);
-		end_open(DEFT_CRASHED, t, detail, "exit() in another test");
+		char what[64];
+		snprintf(what, sizeof(what), "test called exit(%d)", status);
+		end_open_on(t, what, detail, "exit() in another test");
 	} else if (other) {
 		char why[64];
 		snprintf(why, sizeof(why), "deft: exit(%d) was called by a "
@@ -172,14 +183,9 @@ static void on_test_thread_exit(void *arg)
 		deft_run_exit_hold();
 		return;
 	}
-	struct deft_buf why = DEFT_BUF_INIT;
-	deft_buf_puts(&why, "deft: the test's thread called pthread_exit; "
-	              "without isolation the run ends here");
-	deft_pending_cleanups(&why, t);
-	deft_emit(t, NULL, 0, "%s", why.data);
-	deft_buf_free(&why);
-	end_open(DEFT_CRASHED, t, "pthread_exit", "pthread_exit in another "
-	         "test");
+	end_open_on(t, "the test's thread called pthread_exit; without "
+	            "isolation the run ends here", "pthread_exit",
+	            "pthread_exit in another test");
 	if (!in_main_cleanups(t))
 		deft_main_cleanups_run();
 	deft_report_finish();
