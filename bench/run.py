@@ -49,6 +49,7 @@ machine.  Everything but the process-mode figures runs with -isolation
 none, the mode the figures were first taken in and the targets are for.
 """
 import os
+import resource
 import re
 import shutil
 import subprocess
@@ -207,24 +208,51 @@ def per_test_us(full, empty, n):
     return (full - empty) / n * 1e6
 
 
+def faults(argv, env=None):
+    """Runs argv once; returns (its output, the page faults it and every
+    process it waited for took, from getrusage).  A test process's cost
+    follows the pages it maps more than anything else it does: on some
+    virtual machines a page costs as much as twenty system calls."""
+    def count():
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_minflt + ru.ru_majflt
+    before = count()
+    proc = subprocess.run(argv, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, check=False, env=env)
+    return proc.stdout, count() - before
+
+
+def faults_per_test(full, empty, n, env=None):
+    return (faults(full, env)[1] - faults(empty, env)[1]) / n
+
+
+def floor_figures(floor_bin, mode, n):
+    """fork_floor's time per fork, in us, and page faults per fork."""
+    out, took = faults([floor_bin, *mode, str(n)])
+    m = re.search(r"bench: .*? ([0-9.]+) ns \(best of ([0-9]+) rounds",
+                  out)
+    if m is None:
+        sys.exit(f"bench: {floor_bin} printed no figure: {out!r}")
+    return float(m.group(1)) / 1e3, took / (int(m.group(2)) * n)
+
+
 def process_mode(trivial, n=2000):
     """Per-test overhead with a forked process per test: deft, the fork
     floor, Criterion and Check, each on n trivial tests."""
     print(f"process mode: {n} trivial tests, each in a process of its own "
-          f"(us per test, start-up subtracted):")
+          f"(us per test, start-up subtracted; page faults per test, of "
+          f"the runner and its test processes):")
     floor_bin = os.path.join(BUILD, "fork_floor")
-    floor = bench_lines([floor_bin, str(n)])
-    bare = next(iter(floor.values()))[0] / 1e3
-    fair = next(iter(bench_lines([floor_bin, "-deft", str(n)])
-                     .values()))[0] / 1e3
-    pinned = next(iter(bench_lines([floor_bin, "-pinned", str(n)])
-                       .values()))[0] / 1e3
-    print(f"  {'fork floor: fork+_exit+waitpid':52} {bare:8.1f}")
+    bare, bare_faults = floor_figures(floor_bin, [], n)
+    fair, fair_faults = floor_figures(floor_bin, ["-deft"], n)
+    pinned, pinned_faults = floor_figures(floor_bin, ["-pinned"], n)
+    print(f"  {'fork floor: fork+_exit+waitpid':52} {bare:8.1f}  "
+          f"{bare_faults:5.1f} faults")
     # what deft's supervisor does around a fork with -jobs 1, for itself
     print(f"  {'  the parent pinned to its CPU around fork':52} "
-          f"{pinned:8.1f}")
+          f"{pinned:8.1f}  {pinned_faults:5.1f} faults")
     print(f"  {'  with deft-like socketpair + 2 pipes, 1 message':52} "
-          f"{fair:8.1f}")
+          f"{fair:8.1f}  {fair_faults:5.1f} faults")
     # trivial holds 10000 tests, trivial_00000 .. trivial_09999; these
     # are the first n when n is a multiple of 1000 up to 10000
     assert n % 1000 == 0 and n <= 10000
@@ -235,14 +263,18 @@ def process_mode(trivial, n=2000):
         full = best_time(base + ["-run", select], runs=5)
         empty = best_time(base + ["-run", "^$"], runs=5)
         deft[jobs] = per_test_us(full, empty, n)
+        took = faults_per_test(base + ["-run", select], base + ["-run", "^$"],
+                               n)
         print(f"  {f'deft -isolation process -jobs {jobs}':52} "
-              f"{deft[jobs]:8.1f}  {deft[jobs] / bare:5.2f}x the floor")
+              f"{deft[jobs]:8.1f}  {took:5.1f} faults  "
+              f"{deft[jobs] / bare:5.2f}x the floor")
     # what the leak check in each test process costs (see README)
     base = [trivial, "-isolation", "process", "-leaks=off"]
     us = per_test_us(best_time(base + ["-run", select], runs=5),
                      best_time(base + ["-run", "^$"], runs=5), n)
+    took = faults_per_test(base + ["-run", select], base + ["-run", "^$"], n)
     print(f"  {'deft -isolation process -jobs 1 -leaks=off':52} "
-          f"{us:8.1f}  {us / bare:5.2f}x the floor")
+          f"{us:8.1f}  {took:5.1f} faults  {us / bare:5.2f}x the floor")
     print(f"  target: deft -jobs 1 at most 2x the floor: "
           f"{deft[1] / bare:.2f}x, "
           f"{'met' if deft[1] <= 2 * bare else 'missed'}")
@@ -264,9 +296,10 @@ def process_mode(trivial, n=2000):
             full = best_time(base, runs=3 - jobs)
             empty = best_time(base + ["--filter", "none/*"], runs=3)
             us = per_test_us(full, empty, n)
+            took = faults_per_test(base, base + ["--filter", "none/*"], n)
             print(f"  {f'Criterion --jobs {jobs} (best of {3 - jobs})':52} "
-                  f"{us:8.1f}  deft -jobs {jobs} is {us / deft[jobs]:.1f}x "
-                  f"lower")
+                  f"{us:8.1f}  {took:5.1f} faults  deft -jobs {jobs} is "
+                  f"{us / deft[jobs]:.1f}x lower")
             if jobs == 1:
                 print(f"  target: deft at least 3x lower per test than "
                       f"Criterion: "
@@ -280,8 +313,9 @@ def process_mode(trivial, n=2000):
         full = best_time([check], runs=5, env=env)
         empty = best_time([check, "0"], runs=5, env=env)
         us = per_test_us(full, empty, n)
-        print(f"  {'Check CK_FORK':52} {us:8.1f}  deft -jobs 1 takes "
-              f"{deft[1] / us:.2f}x as long")
+        took = faults_per_test([check], [check, "0"], n, env=env)
+        print(f"  {'Check CK_FORK':52} {us:8.1f}  {took:5.1f} faults  "
+              f"deft -jobs 1 takes {deft[1] / us:.2f}x as long")
 
 
 def logs():
