@@ -249,6 +249,17 @@ void deft_ctx_free(struct t_ctx *c);
 void deft_ctx_free_test(T *t);
 /* The descriptors of t's own context (-1: none), open until t is freed. */
 void deft_ctx_test_fds(T *t, int fds[2]);
+/* Cancels the run's context, and with it every test's, with cause. */
+void deft_ctx_cancel_run(const char *cause);
+
+/* In a child forked from a running t_main (process isolation), before it
+ * runs a test: forget the parent's worker threads and give the child its
+ * own canceller thread.  Only the forking thread exists in the child. */
+void deft_parallel_after_fork(void);
+void deft_ctx_after_fork(void);
+
+/* ---- run_deadline.c ---- */
+
 /* Cancels every test's context from a signal handler: async-signal-safe.
  * For the run's SIGINT/SIGTERM and the supervisor of isolated tests. */
 void deft_ctx_interrupt(int signo);
@@ -267,12 +278,11 @@ bool deft_parse_duration(const char *s, double *seconds);
  * context is cancelled; grace seconds later, tests still running, the
  * run ends at once (deft_run_end_now). */
 void deft_ctx_set_timeout(double seconds, double grace);
-
-/* In a child forked from a running t_main (process isolation), before it
- * runs a test: forget the parent's worker threads and give the child its
- * own canceller thread.  Only the forking thread exists in the child. */
-void deft_parallel_after_fork(void);
-void deft_ctx_after_fork(void);
+/* Starts the thread that cancels the run's context, if a test's own
+ * process put it off until a context was made; under context.c's lock. */
+void deft_run_canceller_wanted(void);
+/* deft_ctx_after_fork's half: the child's own canceller thread. */
+void deft_run_canceller_after_fork(void);
 /* In a test's own process: the test's deadline, seconds from now (0:
  * none), and what set it ("-timeout 2s"), for the contexts' cause.  The
  * thread that cancels contexts starts with the first one, so a test that
