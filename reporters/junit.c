@@ -33,29 +33,21 @@
  * that then passed and <rerunFailure>/<rerunError> in one that failed
  * again (both schemas have them).
  *
- * The file is written as <path>.XXXXXX in the same directory and renamed
- * over path when the run finishes, so a reader never sees half a report
- * (a symbolic link is followed first, so that its target is replaced,
- * or written if it does not exist yet).
- * A path that is no regular file (a FIFO, a terminal, /dev/stdout) would
- * be replaced by the rename: the file is written under $TMPDIR instead,
- * unlinked at once, and copied into path.  The root's totals are known
- * only at the end: the root tag is written with room for them and they
- * are written into it before the rename or the copy.
+ * The file is made and put in place by report_file.c.  The root's
+ * totals are known only at the end: the root tag is written with room
+ * for them and they are written into it before the file is renamed or
+ * copied.
  */
 #define _GNU_SOURCE
 #include "report.h"
+#include "report_file.h"
 #include "escape.h"
 #include "tree.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define TEXT_CAP (1u << 20)
@@ -100,10 +92,8 @@ struct round_count {
 
 struct junit {
 	struct deft_reporter r;
-	char *path;
-	char *tmp;              /* NULL once unlinked (a stream's) */
-	bool stream;            /* path is no regular file: copy into it */
-	FILE *out;
+	struct deft_report_file file;
+	FILE *out;              /* file.out */
 	long root_at;           /* offset of the room for the totals */
 	struct deft_buf props;  /* <properties> of every suite */
 	char *program;
@@ -205,116 +195,6 @@ static unsigned count_round(struct junit *j, const char *name, bool again)
 	if (again && j->rounds[k].n > 0)
 		return j->rounds[k].n;
 	return ++j->rounds[k].n;
-}
-
-/* path with its symbolic links followed, as open() would follow them:
- * also to a file that does not exist yet, which realpath() refuses. */
-static char *link_target(const char *path)
-{
-	char *cur = deft_xstrdup(path);
-	for (int hops = 0; hops < 40; hops++) {      /* Linux's ELOOP */
-		struct stat st;
-		char to[PATH_MAX];
-		ssize_t n;
-		if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode) ||
-		    (n = readlink(cur, to, sizeof(to) - 1)) < 0)
-			break;
-		to[n] = '\0';
-		struct deft_buf next = DEFT_BUF_INIT;
-		const char *slash = strrchr(cur, '/');
-		if (to[0] != '/' && slash)
-			deft_buf_add(&next, cur, (size_t)(slash - cur) + 1);
-		deft_buf_puts(&next, to);
-		free(cur);
-		cur = deft_buf_take(&next);
-	}
-	return cur;
-}
-
-/* path, made absolute against the working directory now: a TEST_MAIN or
- * a test that changes directory does not move the report. */
-static char *absolute(const char *path)
-{
-	char cwd[PATH_MAX];
-	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return deft_xstrdup(path);
-	struct deft_buf b = DEFT_BUF_INIT;
-	deft_buf_printf(&b, "%s/%s", cwd, path);
-	return deft_buf_take(&b);
-}
-
-/* Makes the directories missing above path, as mkdir -p: a CI job's
- * "-junit reports/unit.xml" in a fresh checkout. */
-static void make_parents(const char *path)
-{
-	char *dir = deft_xstrdup(path);
-	for (char *p = dir + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-			*p = '/';
-			break;
-		}
-		*p = '/';
-	}
-	free(dir);
-}
-
-/* Opens the file the report is written into until the run finishes:
- * false, saying why, when it cannot. */
-static bool open_report(struct junit *j)
-{
-	/* A rename would replace a FIFO, a terminal or /dev/stdout with a
-	 * regular file, and a symbolic link rather than its target.  Into
-	 * those the finished file is copied; a link is followed. */
-	struct stat st;
-	j->stream = stat(j->path, &st) == 0 && !S_ISREG(st.st_mode);
-	if (!j->stream) {
-		char *target = link_target(j->path);
-		free(j->path);
-		j->path = absolute(target);
-		free(target);
-	}
-	/* $TMPDIR is Bazel's $TEST_TMPDIR when that is set (shard.c). */
-	const char *dir = getenv("TMPDIR");
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	struct deft_buf tmp = DEFT_BUF_INIT;
-	if (j->stream)
-		deft_buf_printf(&tmp, "%s/deft-junit-XXXXXX", dir);
-	else
-		deft_buf_printf(&tmp, "%s.XXXXXX", j->path);
-	j->tmp = deft_buf_take(&tmp);
-	int fd = mkostemp(j->tmp, O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && !j->stream) {
-		make_parents(j->path);
-		/* A failed mkostemp leaves no XXXXXX in its template. */
-		memcpy(j->tmp + strlen(j->tmp) - 6, "XXXXXX", 6);
-		fd = mkostemp(j->tmp, O_CLOEXEC);
-	}
-	if (fd < 0) {
-		fprintf(stderr, "deft: -junit: cannot create a file %s %s: "
-		        "%s\n", j->stream ? "in" : "next to",
-		        j->stream ? dir : j->path, strerror(errno));
-		return false;
-	}
-	if (j->stream) {        /* nothing to leave behind */
-		unlink(j->tmp);
-		free(j->tmp);
-		j->tmp = NULL;
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	j->out = fdopen(fd, "w");
-	if (j->out == NULL) {
-		fprintf(stderr, "deft: -junit: %s: %s\n", j->path,
-		        strerror(errno));
-		close(fd);
-		if (j->tmp)
-			unlink(j->tmp);
-		return false;
-	}
-	return true;
 }
 
 static void junit_begin(struct deft_reporter *r,
@@ -686,37 +566,6 @@ static bool write_totals(struct junit *j)
 	       fwrite(totals, 1, (size_t)len, j->out) == (size_t)len;
 }
 
-/* Copies the whole of file fd into path, a FIFO, terminal or pipe;
- * false with errno set when that fails. */
-static bool copy_into(int fd, const char *path)
-{
-	int to = open(path, O_WRONLY | O_CLOEXEC);
-	if (to < 0)
-		return false;
-	char buf[65536];
-	off_t at = 0;
-	ssize_t n;
-	while ((n = pread(fd, buf, sizeof(buf), at)) > 0) {
-		at += n;
-		ssize_t done = 0;
-		while (done < n) {
-			ssize_t w = write(to, buf + done, (size_t)(n - done));
-			if (w < 0 && errno != EINTR)
-				break;
-			done += w > 0 ? w : 0;
-		}
-		if (done < n) {
-			n = -1;
-			break;
-		}
-	}
-	int err = errno;
-	if (close(to) != 0 && n == 0)
-		return false;
-	errno = err;
-	return n == 0;
-}
-
 static bool junit_finish(struct deft_reporter *r,
                          const struct deft_totals *tot)
 {
@@ -735,24 +584,9 @@ static bool junit_finish(struct deft_reporter *r,
 	if (j->out) {
 		fputs("</testsuites>\n", j->out);
 		ok = write_totals(j) && ok;
-		ok = fflush(j->out) == 0 && !ferror(j->out) && ok;
-		if (j->stream)
-			ok = ok && copy_into(fileno(j->out), j->path);
-		else
-			ok = fsync(fileno(j->out)) == 0 && ok;
-		ok = fclose(j->out) == 0 && ok;
-		j->out = NULL;
-		if (ok && j->tmp && rename(j->tmp, j->path) != 0)
-			ok = false;
-		if (!ok) {
-			fprintf(stderr, "deft: -junit: cannot write %s: %s\n",
-			        j->path, strerror(errno));
-			if (j->tmp)
-				unlink(j->tmp);
-		}
 	}
-	free(j->tmp);
-	j->tmp = NULL;
+	ok = deft_report_file_close(&j->file, "-junit", ok);
+	j->out = NULL;
 	free(j->rounds);
 	j->rounds = NULL;
 	earlier_free(j->earlier);
@@ -761,16 +595,12 @@ static bool junit_finish(struct deft_reporter *r,
 	deft_buf_free(&j->props);
 	free(j->program);
 	j->program = NULL;
-	free(j->path);
-	j->path = NULL;
 	return ok;
 }
 
 static bool junit_forked(struct deft_reporter *r)
 {
-	struct junit *j = (struct junit *)r;
-	if (j->out)
-		deft_report_drop_stream(j->out);
+	deft_report_file_forked(&((struct junit *)r)->file);
 	return false;
 }
 
@@ -784,12 +614,10 @@ struct deft_reporter *deft_junit_new(const char *path)
 	j->r.end = junit_end;
 	j->r.finish = junit_finish;
 	j->r.forked = junit_forked;
-	j->path = deft_xstrdup(path);
-	if (!open_report(j)) {
-		free(j->tmp);
-		free(j->path);
+	if (!deft_report_file_open(&j->file, "-junit", path)) {
 		free(j);
 		return NULL;
 	}
+	j->out = j->file.out;
 	return &j->r;
 }
