@@ -322,6 +322,9 @@ void deft_child_prepare(void)
 	if (!main_thread_key_made)
 		main_thread_key_made = pthread_key_create(
 		        &main_thread_key, on_main_thread_exit) == 0;
+	/* Likewise what a test process would do first itself. */
+	deft_snapshot_prepare();
+	deft_leak_reserve_own_fds(8);
 }
 
 /* A test called exit(): say which, and what will not be cleaned up. */
@@ -364,11 +367,12 @@ static void install_handlers(void)
 	 * signal handler: the supervisor used it once before forking. */
 }
 
-void deft_signals_default(const int *sigs, size_t n)
+void deft_signals_default(uint64_t sigs)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (size_t i = 0; i < n; i++)
-		sigaction(sigs[i], &dfl, NULL);
+	for (int sig = 1; sig < 64; sig++)
+		if (sigs & DEFT_SIGBIT(sig))
+			sigaction(sig, &dfl, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -378,10 +382,11 @@ void deft_signals_default(const int *sigs, size_t n)
  * handler for faults sent to it, SIGPIPE ignored. */
 static void reset_signals(void)
 {
-	static const int defaults[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE,
-	                               SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,
-	                               SIGFPE, SIGILL};
-	deft_signals_default(defaults, sizeof(defaults) / sizeof(*defaults));
+	deft_signals_default(DEFT_SIGBIT(SIGINT) | DEFT_SIGBIT(SIGTERM) |
+	                     DEFT_SIGBIT(SIGCHLD) | DEFT_SIGBIT(SIGPIPE) |
+	                     DEFT_SIGBIT(SIGHUP) | DEFT_SIGBIT(SIGQUIT) |
+	                     DEFT_SIGBIT(SIGSEGV) | DEFT_SIGBIT(SIGBUS) |
+	                     DEFT_SIGBIT(SIGFPE) | DEFT_SIGBIT(SIGILL));
 }
 
 /* Moves fd above the ones tests use, close-on-exec; -1 if it cannot. */

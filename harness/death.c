@@ -91,9 +91,10 @@ __attribute__((weak)) int __lsan_is_turned_off(void)
 DEFT_NORETURN static void death_child(int out, int err, int ret,
                                       void (*fn)(void *), void *arg)
 {
-	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
-	                            SIGSYS, SIGTRAP, SIGPIPE};
-	deft_signals_default(fatal, sizeof(fatal) / sizeof(*fatal));
+	deft_signals_default(DEFT_SIGBIT(SIGSEGV) | DEFT_SIGBIT(SIGBUS) |
+	                     DEFT_SIGBIT(SIGFPE) | DEFT_SIGBIT(SIGILL) |
+	                     DEFT_SIGBIT(SIGABRT) | DEFT_SIGBIT(SIGSYS) |
+	                     DEFT_SIGBIT(SIGTRAP) | DEFT_SIGBIT(SIGPIPE));
 	deft_child_forget_channel();
 	deft_forked_mine();
 	death_child_ret = ret;

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <sys/queue.h>
 #include <time.h>
 
@@ -321,8 +322,11 @@ void deft_child_wait_turn(T *t);
 /* In a process forked from a test's (a death test's): closes the channel
  * to the supervisor, so nothing in it reports there, even at exit(). */
 void deft_child_forget_channel(void);
-/* Gives each of the n signals its default action, and blocks none. */
-void deft_signals_default(const int *sigs, size_t n);
+/* Gives each signal in sigs, a set of DEFT_SIGBIT()s, its default action,
+ * and blocks none.  A mask, not a table: in a test process a table in
+ * read-only data would cost a page fault to read. */
+#define DEFT_SIGBIT(sig) (UINT64_C(1) << (sig))
+void deft_signals_default(uint64_t sigs);
 
 /* In a process the test forked, fails t with text (a line of its log)
  * through the supervisor; false without process isolation. */
@@ -448,6 +452,10 @@ void deft_leak_before(T *t);
 void deft_leak_after(T *t);
 /* A descriptor the harness owns, never counted as a leak. */
 void deft_leak_ignore_own_fd(int fd);
+/* Makes room for more such descriptors now: the supervisor does, so that
+ * a test process's own (its channel, pipes, canceller) do not cost it a
+ * reallocation, and the page faults of realloc's first use. */
+void deft_leak_reserve_own_fds(size_t more);
 /* Without isolation: keeps copies of descriptors 0, 1 and 2, which the
  * check then reports closed, and puts back when closed or replaced. */
 void deft_leak_keep_std_fds(void);

@@ -44,7 +44,7 @@ struct deft_leak {
 };
 
 static int *own_fds;
-static size_t n_own_fds;
+static size_t n_own_fds, cap_own_fds;
 static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
 
 bool deft_leak_parse_mode(const char *value, enum deft_leak_mode *mode)
@@ -58,15 +58,32 @@ bool deft_leak_parse_mode(const char *value, enum deft_leak_mode *mode)
 	return false;
 }
 
+/* Room for more descriptors in own_fds; own_mu held. */
+static void reserve_own_fds(size_t more)
+{
+	if (n_own_fds + more <= cap_own_fds)
+		return;
+	cap_own_fds = n_own_fds + more > 2 * cap_own_fds ? n_own_fds + more
+	                                                 : 2 * cap_own_fds;
+	own_fds = reallocarray(own_fds, cap_own_fds, sizeof(*own_fds));
+	if (own_fds == NULL)
+		abort();
+}
+
 void deft_leak_ignore_own_fd(int fd)
 {
 	pthread_mutex_lock(&own_mu);
-	own_fds = reallocarray(own_fds, n_own_fds + 1, sizeof(*own_fds));
-	if (own_fds == NULL)
-		abort();
+	reserve_own_fds(1);
 	own_fds[n_own_fds++] = fd;
 	pthread_mutex_unlock(&own_mu);
 	deft_leak_forget_last();
+}
+
+void deft_leak_reserve_own_fds(size_t more)
+{
+	pthread_mutex_lock(&own_mu);
+	reserve_own_fds(more);
+	pthread_mutex_unlock(&own_mu);
 }
 
 #ifdef DEFT_TSAN

@@ -84,12 +84,17 @@ static void cache_close(struct cached_fd *c)
 
 static void forget_cache(void);
 
-static int cached_open(struct cached_fd *c, const char *path, int flags)
+void deft_snapshot_prepare(void)
 {
 	if (!cache.atfork) {
 		pthread_atfork(NULL, NULL, forget_cache);
 		cache.atfork = true;
 	}
+}
+
+static int cached_open(struct cached_fd *c, const char *path, int flags)
+{
+	deft_snapshot_prepare();
 	if (c->fd < 0) {
 		struct stat st;
 		c->fd = open(path, flags | O_RDONLY | O_CLOEXEC);
@@ -163,10 +168,35 @@ struct status {
 	long umask;             /* -1 if unknown (before Linux 4.7) */
 };
 
+/* The value of the line of buf that starts with name ("Threads:"), or
+ * NULL.  Found by hand, and read by status_number: the code and tables
+ * of strstr and strtol, first used here, would cost each test process
+ * page faults. */
 static const char *status_field(const char *buf, const char *name)
 {
-	const char *f = strstr(buf, name);
-	return f ? f + strlen(name) : NULL;
+	for (const char *line = buf; *line;) {
+		size_t i = 0;
+		while (name[i] && line[i] == name[i])
+			i++;
+		if (name[i] == '\0')
+			return line + i;
+		while (*line && *line != '\n')
+			line++;
+		if (*line)
+			line++;
+	}
+	return NULL;
+}
+
+/* The number, in base 8 or 10, after the blanks at the start of s. */
+static unsigned long status_number(const char *s, unsigned base)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	unsigned long v = 0;
+	for (; *s >= '0' && *s < (char)('0' + base); s++)
+		v = v * base + (unsigned long)(*s - '0');
+	return v;
 }
 
 /* From /proc/self/status: the size of the descriptor table (FDSize, which
@@ -180,16 +210,16 @@ static struct status read_status(void)
 	const char *f = NULL, *th = NULL, *um = NULL;
 	if (n > 0) {
 		buf[n] = '\0';
-		f = status_field(buf, "\nFDSize:");
-		th = status_field(buf, "\nThreads:");
-		um = status_field(buf, "\nUmask:");
+		f = status_field(buf, "FDSize:");
+		th = status_field(buf, "Threads:");
+		um = status_field(buf, "Umask:");
 	}
 	struct status st = {
-		.threads = th ? strtol(th, NULL, 10) : -1,
-		.umask = um ? strtol(um, NULL, 8) : -1,
+		.threads = th ? (long)status_number(th, 10) : -1,
+		.umask = um ? (long)status_number(um, 8) : -1,
 	};
 	if (f) {
-		st.fdsize = strtoul(f, NULL, 10);
+		st.fdsize = status_number(f, 10);
 		return st;
 	}
 	struct rlimit rl;

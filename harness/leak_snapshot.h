@@ -34,6 +34,10 @@ struct snapshot {
  * list is reused when the threads are still the same. */
 void deft_snapshot_take(struct snapshot *s, const struct snapshot *hint);
 void deft_snapshot_free(struct snapshot *s);
+/* Sets up, once, what a process forked from this one needs to take its
+ * own snapshots; the supervisor calls it before it forks, so that each
+ * test process does not do it again (a page fault each). */
+void deft_snapshot_prepare(void);
 
 /* Reads a small /proc file into buf, without its final newline. */
 bool deft_proc_read_small(const char *path, char *buf, size_t size);

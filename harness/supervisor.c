@@ -234,15 +234,18 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 	if (deadline && deadline_s <= 0)
 		deadline_s = 1e-9;
 	bool pinned = false;
+	/* Kept out of *c until the child has gone its way: a write there
+	 * would cost it a page fault. */
+	pid_t pid = 0;
 	if (ok) {
 		c->counter = deft_sup_counter_take();
 		fflush(NULL);
 		pinned = children == NULL && pin_here();
-		c->pid = fork();
-		if (pinned && c->pid != 0)
+		pid = fork();
+		if (pinned && pid != 0)
 			sched_setaffinity(0, sizeof(run_cpus), &run_cpus);
 	}
-	if (!ok || c->pid < 0) {
+	if (!ok || pid < 0) {
 		int e = errno;
 		if (ok) {
 			close(sv[0]); close(sv[1]); close(out[0]);
@@ -255,7 +258,7 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 		deft_buf_free(&b);
 		return NULL;
 	}
-	if (c->pid == 0) {
+	if (pid == 0) {
 		int keep[3] = {sv[1], out[1], err[1]};
 		if (pinned)
 			sched_setaffinity(0, sizeof(run_cpus), &run_cpus);
@@ -274,6 +277,7 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 		deft_child_run(def, sv[1], out[1], err[1], c->counter,
 		               deadline_s, what);
 	}
+	c->pid = pid;
 	setpgid(c->pid, c->pid);
 	close(sv[1]);
 	close(out[1]);
