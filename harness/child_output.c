@@ -69,6 +69,36 @@ void deft_sup_counter_give_back(struct deft_out_counter *c)
 	free_counters[nfree_counters++] = c;
 }
 
+/* ---- the supervisor's read buffers ---- */
+
+enum {
+	PIPE_READ = 65536,                      /* a read of a pipe */
+	MESSAGE_READ = DEFT_MSG_MAX + 4096,     /* a receive, with room to
+	                                         * see one too long */
+};
+
+/* Where the supervisor reads into: mapped apart and not shared with the
+ * test processes it forks, which get it blank (MADV_WIPEONFORK).  A page
+ * the supervisor shares with a test process costs a page fault at its
+ * next write, one each test; where a fault costs more than the read
+ * itself, that adds up.  Static memory if the mapping cannot be made. */
+static char *read_buffers(void)
+{
+	static char *buffers;
+	static char fallback[PIPE_READ + MESSAGE_READ];
+	if (buffers == NULL) {
+		void *p = mmap(NULL, sizeof(fallback), PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED &&
+		    madvise(p, sizeof(fallback), MADV_WIPEONFORK) != 0) {
+			munmap(p, sizeof(fallback));
+			p = MAP_FAILED;
+		}
+		buffers = p != MAP_FAILED ? p : fallback;
+	}
+	return buffers;
+}
+
 /* ---- output, by the marks of the messages ---- */
 
 static void read_pipe(struct child *c, int *fd, enum deft_stream stream);
@@ -184,13 +214,13 @@ static void read_pipe(struct child *c, int *fd, enum deft_stream stream)
 {
 	int i = stream_index(stream);
 	struct deft_out_counter *k = c->counter;
-	char buf[65536];
+	char *buf = read_buffers();
 	while (*fd >= 0 && c->pending[i].len < PENDING_MAX) {
 		if (k) {
 			__atomic_store_n(&k->seq, k->seq + 1, __ATOMIC_RELAXED);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		}
-		ssize_t n = read(*fd, buf, sizeof(buf));
+		ssize_t n = read(*fd, buf, PIPE_READ);
 		int e = errno;
 		/* The test process waits while seq is odd: nothing else
 		 * happens in between. */
@@ -233,7 +263,7 @@ void deft_sup_drain(struct child *c)
  * costs the supervisor no read of its pipes. */
 void deft_sup_read(struct child *c, bool pipes_ready)
 {
-	static char buf[DEFT_MSG_MAX + 4096];
+	char *buf = read_buffers() + PIPE_READ;
 	if (c->chan < 0) {
 		deft_sup_drain(c);
 		return;
@@ -243,7 +273,7 @@ void deft_sup_read(struct child *c, bool pipes_ready)
 		read_pipe(c, &c->err, DEFT_STREAM_STDERR);
 	}
 	while (c->chan >= 0) {
-		ssize_t n = recv(c->chan, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t n = recv(c->chan, buf, MESSAGE_READ, MSG_DONTWAIT);
 		if (n > 0) {
 			take_message(c, buf, (size_t)n);
 		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
