@@ -239,29 +239,39 @@ static void die_by_default(int sig)
 }
 #endif
 
-/* Gives sig back the action it had before deft's, and has it act: a fault
- * happens again as its instruction runs again once the handler returns;
- * a signal raised or sent (and a trap, past its instruction) is raised
- * again.  Under ThreadSanitizer the process dies of the kernel's default
- * action instead. */
-static void die_of(int sig, const siginfo_t *si)
+/* Gives sig back the action it had before deft's, and has it act.  A
+ * fault calls the handler from before, AddressSanitizer's say, as the
+ * fault would, and otherwise dies of the default action: the instruction
+ * is not run again, for what the reports did may have made it run (a
+ * page mapped where it stored).  A signal raised or sent, or a trap, is
+ * raised again.  Under ThreadSanitizer the process dies of the kernel's
+ * default action instead. */
+static void die_of(int sig, siginfo_t *si, void *uc)
 {
 #ifdef DEFT_TSAN
 	(void)si;
+	(void)uc;
 	die_by_default(sig);
 #endif
-	for (size_t i = 0; i < NFATAL; i++) {
-		if (fatal_signals[i] != sig)
-			continue;
-		struct sigaction before = fatal_before[i];
-		if (!(before.sa_flags & SA_SIGINFO) &&
-		    before.sa_handler == SIG_IGN)
-			before.sa_handler = SIG_DFL;
-		sigaction(sig, &before, NULL);
+	struct sigaction before = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_signals[i] == sig)
+			before = fatal_before[i];
+	bool siginfo = before.sa_flags & SA_SIGINFO;
+	if (!siginfo && before.sa_handler == SIG_IGN)
+		before.sa_handler = SIG_DFL;
+	sigaction(sig, &before, NULL);
+	if (si->si_code > 0 && sig != SIGTRAP) {
+		if (siginfo && before.sa_sigaction)
+			before.sa_sigaction(sig, si, uc);
+		else if (!siginfo && before.sa_handler != SIG_DFL)
+			before.sa_handler(sig);
+		/* Back from it: as by default. */
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		sigaction(sig, &dfl, NULL);
 	}
 	unblock(sig);
-	if (si->si_code <= 0 || sig == SIGTRAP)
-		raise(sig);
+	raise(sig);
 }
 
 /* What on_stuck says, made before the reports are tried. */
@@ -312,12 +322,12 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	 * sent from outside acts as its default does. */
 	bool outside = si->si_code <= 0 && si->si_pid != getpid();
 	if (getpid() != runner || deft_forked || outside) {
-		die_of(sig, si);
+		die_of(sig, si, uc);
 		return;
 	}
 	if (!take_ending()) {
 		deft_run_exit_hold();
-		die_of(sig, si);
+		die_of(sig, si, uc);
 		return;
 	}
 	T *t = deft_current();
@@ -355,7 +365,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	deft_report_finish();
 	alarm(0);
 	deft_flush_after_crash();
-	die_of(sig, si);
+	die_of(sig, si, uc);
 }
 
 static void catch_crashes(void)
