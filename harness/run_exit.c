@@ -257,14 +257,16 @@ static void die_of(int sig, siginfo_t *si, void *uc)
 	for (size_t i = 0; i < NFATAL; i++)
 		if (fatal_signals[i] == sig)
 			before = fatal_before[i];
-	bool siginfo = before.sa_flags & SA_SIGINFO;
-	if (!siginfo && before.sa_handler == SIG_IGN)
-		before.sa_handler = SIG_DFL;
+	/* sa_handler and sa_sigaction share their storage */
+	bool handler = before.sa_handler != SIG_DFL &&
+	               before.sa_handler != SIG_IGN;
+	if (!handler)
+		before = (struct sigaction){.sa_handler = SIG_DFL};
 	sigaction(sig, &before, NULL);
 	if (si->si_code > 0 && sig != SIGTRAP) {
-		if (siginfo && before.sa_sigaction)
+		if (handler && (before.sa_flags & SA_SIGINFO))
 			before.sa_sigaction(sig, si, uc);
-		else if (!siginfo && before.sa_handler != SIG_DFL)
+		else if (handler)
 			before.sa_handler(sig);
 		/* Back from it: as by default. */
 		struct sigaction dfl = {.sa_handler = SIG_DFL};
