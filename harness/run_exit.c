@@ -263,10 +263,10 @@ static void die_of(int sig, siginfo_t *si, void *uc)
 	if (!handler)
 		before = (struct sigaction){.sa_handler = SIG_DFL};
 	sigaction(sig, &before, NULL);
-	if (si->si_code > 0 && sig != SIGTRAP) {
-		if (handler && (before.sa_flags & SA_SIGINFO))
+	if (handler && si->si_code > 0 && sig != SIGTRAP) {
+		if (before.sa_flags & SA_SIGINFO)
 			before.sa_sigaction(sig, si, uc);
-		else if (handler)
+		else
 			before.sa_handler(sig);
 		/* Back from it: as by default. */
 		struct sigaction dfl = {.sa_handler = SIG_DFL};
