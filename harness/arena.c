@@ -48,7 +48,7 @@ void deft_arena_free(struct deft_arena *a)
 	struct deft_arena_chunk *c = a->chunks;
 	while (c) {
 		struct deft_arena_chunk *next = c->next;
-		free(c);
+		deft_free(c);
 		c = next;
 	}
 	a->chunks = NULL;

@@ -122,7 +122,7 @@ static void put_quoted(struct deft_buf *b, const char *s, size_t max)
 	deft_buf_printf(b, "\"%s\"", vis);
 	if (shown < n)
 		deft_buf_printf(b, "... (%zu bytes)", n);
-	free(vis);
+	deft_free(vis);
 }
 
 static void put_value(struct deft_buf *b, const struct deft_val *v)

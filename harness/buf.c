@@ -1,39 +1,11 @@
 /*
- * buf.c - growable, NUL-terminated byte buffers and checked allocation.
+ * buf.c - growable, NUL-terminated byte buffers.
  */
 #include "buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void out_of_memory(size_t n)
-{
-	fprintf(stderr, "deft: out of memory allocating %zu bytes\n", n);
-	abort();
-}
-
-void *deft_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (p == NULL)
-		out_of_memory(n);
-	return p;
-}
-
-void *deft_xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (p == NULL)
-		out_of_memory(n * size);
-	return p;
-}
-
-char *deft_xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	return memcpy(deft_xmalloc(n), s, n);
-}
 
 void deft_buf_grow(struct deft_buf *b, size_t extra)
 {
@@ -42,10 +14,7 @@ void deft_buf_grow(struct deft_buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < b->len + extra + 1)
 		cap *= 2;
-	char *p = realloc(b->data, cap);
-	if (p == NULL)
-		out_of_memory(cap);
-	b->data = p;
+	b->data = deft_xrealloc(b->data, cap);
 	b->cap = cap;
 }
 
@@ -110,7 +79,7 @@ void deft_buf_indent(struct deft_buf *b, const char *s, size_t n,
 
 void deft_buf_free(struct deft_buf *b)
 {
-	free(b->data);
+	deft_free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
 }

@@ -37,7 +37,15 @@ void deft_buf_free(struct deft_buf *b);
 /* Gives the data away (the caller frees it); b is left empty. */
 char *deft_buf_take(struct deft_buf *b);
 
+/* alloc.c: what deft allocates, deft_free frees (see alloc.c). */
 void *deft_xmalloc(size_t n);
 void *deft_xcalloc(size_t n, size_t size);
+void *deft_xrealloc(void *p, size_t n);
+void *deft_xreallocarray(void *p, size_t n, size_t size);
 char *deft_xstrdup(const char *s);
+void deft_free(void *p);
+/* The runner reserves the test processes' own heap, once; a test's
+ * process starts allocating from it. */
+void deft_own_heap_reserve(void);
+void deft_own_heap_start(void);
 #endif

@@ -325,6 +325,7 @@ void deft_child_prepare(void)
 	/* Likewise what a test process would do first itself. */
 	deft_snapshot_prepare();
 	deft_leak_reserve_own_fds(8);
+	deft_own_heap_reserve();
 }
 
 /* A test called exit(): say which, and what will not be cleaned up. */
@@ -404,6 +405,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
                     int err, struct deft_out_counter *out_counter,
                     double deadline_s, const char *deadline_what)
 {
+	deft_own_heap_start();
 	supervisor = getppid();
 	deft_forked_mine();
 	setpgid(0, 0);

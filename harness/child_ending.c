@@ -149,7 +149,7 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 		memcpy(addrs, frames, fbytes);
 		deft_describe_crash(why, detail, &cr, addrs, frames + fbytes,
 		                    true);
-		free(addrs);
+		deft_free(addrs);
 		return DEFT_CRASHED;
 	}
 	int st = c->status;

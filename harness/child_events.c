@@ -154,18 +154,15 @@ static void on_start(struct child *c, const char *p, size_t len,
 		return;
 	if (s.id >= c->nknown) {
 		size_t n = s.id + 64;
-		c->known = reallocarray(c->known, n, sizeof(*c->known));
-		if (c->known == NULL)
-			abort();
+		c->known = deft_xreallocarray(c->known, n, sizeof(*c->known));
 		memset(c->known + c->nknown, 0,
 		       (n - c->nknown) * sizeof(*c->known));
 		c->nknown = n;
 	}
 	if (c->nopen == c->capopen) {
 		c->capopen = c->capopen ? c->capopen * 2 : 8;
-		c->open = reallocarray(c->open, c->capopen, sizeof(*c->open));
-		if (c->open == NULL)
-			abort();
+		c->open = deft_xreallocarray(c->open, c->capopen,
+		                             sizeof(*c->open));
 	}
 	/* A second top-level test in one process (t_main_cleanup's, after
 	 * the test): the first one is over. */
@@ -186,8 +183,8 @@ static void on_start(struct child *c, const char *p, size_t len,
 	struct deft_test_info info = {id, global_id(c, s.parent), name, file,
 	                              s.line, s.parent == 0 ? c->retry : 0};
 	deft_report_start(&info);
-	free(name);
-	free(file);
+	deft_free(name);
+	deft_free(file);
 	if (c->early.len) {
 		/* The pipes and the socket are read apart, so output the test
 		 * printed can be read before the message that started it. */
@@ -276,7 +273,7 @@ static void report_end(struct child *c, const char *p)
 	if (e.id == c->top && c->may_retry && e.result == DEFT_FAIL)
 		end.retried = c->retried = true;
 	deft_report_end(id, &end);
-	free(detail);
+	deft_free(detail);
 }
 
 static void on_output(struct child *c, const char *p, size_t len)
@@ -298,7 +295,7 @@ static void on_output(struct child *c, const char *p, size_t len)
 	else {
 		char *text = strndup(p + sizeof(o), len - sizeof(o));
 		deft_report_note(text);
-		free(text);
+		deft_free(text);
 	}
 }
 
@@ -368,7 +365,7 @@ static void on_stack(struct child *c, const char *p, size_t len)
 	uint64_t *frames = deft_xmalloc(fbytes + 1);
 	memcpy(frames, p + sizeof(s), fbytes);
 	deft_symbolize(&c->stacks, frames, s.nframes, "  ");
-	free(frames);
+	deft_free(frames);
 }
 
 
@@ -396,7 +393,7 @@ static void on_fail(struct child *c, const char *p, size_t len)
 	if (len > sizeof(m)) {
 		char *text = strndup(p + sizeof(m), len - sizeof(m));
 		deft_reason_on(global_id(c, target), text);
-		free(text);
+		deft_free(text);
 	}
 	for (uint32_t id = target, hops = 0;
 	     id < c->nknown && c->known[id].id && hops < c->nknown; hops++) {
@@ -462,7 +459,7 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 	case DEFT_MSG_NOTE: {
 		char *text = strndup(p, m.len);
 		deft_report_note(text);
-		free(text);
+		deft_free(text);
 		break;
 	}
 	}
@@ -603,7 +600,7 @@ void deft_sup_finish(struct child *c)
 		                         : beside ? "in a test beside it" : NULL,
 		                         c->nopen == 0 && c->retried, &ended);
 	}
-	free(blamed_name);
+	deft_free(blamed_name);
 	deft_buf_free(&why);
 	deft_buf_free(&detail);
 }
@@ -622,7 +619,7 @@ void deft_sup_free(struct child *c)
 	deft_buf_free(&c->pending[0]);
 	deft_buf_free(&c->pending[1]);
 	deft_sup_counter_give_back(c->counter);
-	free(c->known);
-	free(c->open);
-	free(c);
+	deft_free(c->known);
+	deft_free(c->open);
+	deft_free(c);
 }

@@ -40,10 +40,8 @@ struct deft_out_counter *deft_sup_counter_take(void)
 			return NULL;
 		size_t n = page / sizeof(struct deft_out_counter);
 		if (capfree_counters < n) {
-			free_counters = reallocarray(free_counters, n,
-			                             sizeof(*free_counters));
-			if (free_counters == NULL)
-				abort();
+			free_counters = deft_xreallocarray(
+			        free_counters, n, sizeof(*free_counters));
 			capfree_counters = n;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -61,10 +59,8 @@ void deft_sup_counter_give_back(struct deft_out_counter *c)
 		return;
 	if (nfree_counters == capfree_counters) {
 		capfree_counters *= 2;
-		free_counters = reallocarray(free_counters, capfree_counters,
-		                             sizeof(*free_counters));
-		if (free_counters == NULL)
-			abort();
+		free_counters = deft_xreallocarray(
+		        free_counters, capfree_counters, sizeof(*free_counters));
 	}
 	free_counters[nfree_counters++] = c;
 }

@@ -415,7 +415,7 @@ int t_run_tests(t_m *m)
 		const struct deft_test_def **tests = deft_schedule(&n);
 		st->sup.failfast = deft_opt.failfast;
 		interrupted = deft_supervise(tests, n, &st->sup);
-		free(tests);
+		deft_free(tests);
 	} else {
 		if (deft_opt.leaks != DEFT_LEAKS_OFF)
 			deft_leak_keep_std_fds();

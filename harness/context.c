@@ -57,7 +57,7 @@ struct hook_list {
 static void *hook_main(void *p)
 {
 	struct t_stop call = *(struct t_stop *)p;
-	free(p);
+	deft_free(p);
 	pthread_setname_np(pthread_self(), "deft-after");
 	call.fn(call.arg);
 	return NULL;
@@ -70,11 +70,11 @@ static void hooks_start(struct hook_list *h)
 		*copy = *h->v[i];
 		if (deft_thread_start(hook_main, copy) != 0) {
 			/* No thread to spare: run it here, late but once. */
-			free(copy);
+			deft_free(copy);
 			h->v[i]->fn(h->v[i]->arg);
 		}
 	}
-	free(h->v);
+	deft_free(h->v);
 }
 
 static void ctx_init(struct t_ctx *c, struct t_ctx *parent)
@@ -110,10 +110,8 @@ static void cancel_locked(struct t_ctx *c, const char *cause,
 		s->state = STOP_STARTED;
 		if (hooks->n == hooks->cap) {
 			hooks->cap = hooks->cap ? hooks->cap * 2 : 8;
-			hooks->v = reallocarray(hooks->v, hooks->cap,
-			                        sizeof(*hooks->v));
-			if (hooks->v == NULL)
-				abort();
+			hooks->v = deft_xreallocarray(hooks->v, hooks->cap,
+			                              sizeof(*hooks->v));
 		}
 		hooks->v[hooks->n++] = s;
 	}
@@ -194,12 +192,12 @@ void deft_ctx_free(struct t_ctx *c)
 			close(c->fd[i]);
 	while (c->stops) {
 		struct t_stop *next = c->stops->next;
-		free(c->stops);
+		deft_free(c->stops);
 		c->stops = next;
 	}
 	pthread_cond_destroy(&c->changed);
-	free(c->cause);
-	free(c);
+	deft_free(c->cause);
+	deft_free(c);
 }
 
 void deft_ctx_cancel_test(T *t, const char *cause)

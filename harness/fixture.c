@@ -162,7 +162,7 @@ void deft_chdir(T *t, const char *file, int line, const char *dir)
 	if (fd < 0 || cwd == NULL) {
 		deft_fail_at(t, file, line, "t_chdir: cannot save the working "
 		             "directory: %s", strerror(errno));
-		free(cwd);
+		deft_free(cwd);
 		if (fd >= 0)
 			close(fd);
 		deft_stop(t);
@@ -170,7 +170,7 @@ void deft_chdir(T *t, const char *file, int line, const char *dir)
 	struct saved_cwd *s = arena_alloc(t, sizeof(*s));
 	s->fd = fd;
 	s->path = arena_strdup(t, cwd);
-	free(cwd);
+	deft_free(cwd);
 	/* As Go does, PWD follows the directory for the test's duration;
 	 * its restore is pushed first, so it runs after the chdir back. */
 	save_env(t, file, line, "t_chdir", "PWD");
@@ -183,7 +183,7 @@ void deft_chdir(T *t, const char *file, int line, const char *dir)
 	char *now = getcwd(NULL, 0);
 	if (now)
 		setenv("PWD", now, 1);
-	free(now);
+	deft_free(now);
 }
 
 /* ---- umask ---- */

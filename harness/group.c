@@ -57,8 +57,8 @@ void deft_groups_free(T *t)
 		deft_ctx_free(g->ctx);
 		pthread_mutex_destroy(&g->mu);
 		pthread_cond_destroy(&g->changed);
-		free(g->cause);
-		free(g);
+		deft_free(g->cause);
+		deft_free(g);
 	}
 }
 
@@ -100,11 +100,11 @@ void t_go(t_group *g, const char *name, t_fn *fn, void *arg)
 	if (full == NULL)
 		return;
 	if (!deft_selected(full)) {
-		free(full);
+		deft_free(full);
 		return;
 	}
 	T *sub = deft_test_new(t, full);
-	free(full);
+	deft_free(full);
 	sub->group = g;
 	sub->parallel = true;
 	deft_test_report_start(sub);

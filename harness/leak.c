@@ -65,9 +65,7 @@ static void reserve_own_fds(size_t more)
 		return;
 	cap_own_fds = n_own_fds + more > 2 * cap_own_fds ? n_own_fds + more
 	                                                 : 2 * cap_own_fds;
-	own_fds = reallocarray(own_fds, cap_own_fds, sizeof(*own_fds));
-	if (own_fds == NULL)
-		abort();
+	own_fds = deft_xreallocarray(own_fds, cap_own_fds, sizeof(*own_fds));
 }
 
 void deft_leak_ignore_own_fd(int fd)
@@ -170,10 +168,8 @@ void t_leak_ignore_fd(T *t, int fd)
 	if (l == NULL)
 		return;
 	pthread_mutex_lock(&l->mu);
-	l->ignored_fds = reallocarray(l->ignored_fds, l->n_ignored_fds + 1,
-	                              sizeof(int));
-	if (l->ignored_fds == NULL)
-		abort();
+	l->ignored_fds = deft_xreallocarray(l->ignored_fds,
+	                                    l->n_ignored_fds + 1, sizeof(int));
 	l->ignored_fds[l->n_ignored_fds++] = fd;
 	pthread_mutex_unlock(&l->mu);
 }
@@ -184,10 +180,8 @@ void t_leak_ignore_thread_name(T *t, const char *name)
 	if (l == NULL || name == NULL)
 		return;
 	pthread_mutex_lock(&l->mu);
-	l->ignored_names = reallocarray(l->ignored_names,
-	                                l->n_ignored_names + 1, 16);
-	if (l->ignored_names == NULL)
-		abort();
+	l->ignored_names = deft_xreallocarray(l->ignored_names,
+	                                      l->n_ignored_names + 1, 16);
 	strncpy(l->ignored_names[l->n_ignored_names], name, 15);
 	l->ignored_names[l->n_ignored_names++][15] = '\0';
 	pthread_mutex_unlock(&l->mu);
@@ -494,7 +488,7 @@ static void compare_children(struct deft_leak *l, const struct snapshot *now,
 		deft_buf_printf(out, "\nchild process %d (%s): %s, never "
 		                "waited for", left[i].pid, left[i].comm,
 		                left[i].exited ? "exited" : "running");
-	free(left);
+	deft_free(left);
 }
 
 /* The entry for name (len bytes) in env, or NULL. */
@@ -549,7 +543,7 @@ static void env_differences(const struct snapshot *was,
 			const char *eq = strchr(e, '=');
 			if (name)
 				setenv(name, eq ? eq + 1 : "", 1);
-			free(name);
+			deft_free(name);
 		}
 	}
 	e = now->env.data;
@@ -569,7 +563,7 @@ static void env_differences(const struct snapshot *was,
 			char *name = strndup(e, len);
 			if (name)
 				unsetenv(name);
-			free(name);
+			deft_free(name);
 		}
 	}
 }
@@ -735,7 +729,7 @@ void deft_leak_after(T *t)
 	}
 	deft_snapshot_free(&l->before);
 	pthread_mutex_destroy(&l->mu);
-	free(l->ignored_fds);
-	free(l->ignored_names);
-	free(l);
+	deft_free(l->ignored_fds);
+	deft_free(l->ignored_names);
+	deft_free(l);
 }

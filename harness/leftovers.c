@@ -70,7 +70,7 @@ void deft_sup_own_children_note(void)
 
 void deft_sup_own_children_forget(void)
 {
-	free(own_children);
+	deft_free(own_children);
 	own_children = NULL;
 	n_own_children = 0;
 }
@@ -137,7 +137,7 @@ size_t deft_sup_kill_adopted(struct deft_buf *names, int test_pgrp)
 		reap_killed(pid);
 		killed++;
 	}
-	free(pids);
+	deft_free(pids);
 	return killed;
 }
 

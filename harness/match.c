@@ -32,9 +32,7 @@ struct deft_filter {
 static bool add_element(struct alternative *a, const char *s, size_t len,
                         size_t index, const char *flag, struct deft_buf *err)
 {
-	a->elems = reallocarray(a->elems, a->n + 1, sizeof(*a->elems));
-	if (a->elems == NULL)
-		abort();
+	a->elems = deft_xreallocarray(a->elems, a->n + 1, sizeof(*a->elems));
 	struct element *e = &a->elems[a->n];
 	char *pat = strndup(s, len);
 	e->any = len == 0;
@@ -46,20 +44,18 @@ static bool add_element(struct alternative *a, const char *s, size_t len,
 			deft_buf_printf(err, "invalid regular expression for "
 			                "%s element %zu (\"%s\"): %s", flag,
 			                index, pat, msg);
-			free(pat);
+			deft_free(pat);
 			return false;
 		}
 	}
-	free(pat);
+	deft_free(pat);
 	a->n++;
 	return true;
 }
 
 static struct alternative *add_alternative(struct deft_filter *f)
 {
-	f->alts = reallocarray(f->alts, f->n + 1, sizeof(*f->alts));
-	if (f->alts == NULL)
-		abort();
+	f->alts = deft_xreallocarray(f->alts, f->n + 1, sizeof(*f->alts));
 	f->alts[f->n] = (struct alternative){NULL, 0};
 	return &f->alts[f->n++];
 }
@@ -112,10 +108,10 @@ void deft_filter_free(struct deft_filter *f)
 		for (size_t j = 0; j < f->alts[i].n; j++)
 			if (!f->alts[i].elems[j].any)
 				regfree(&f->alts[i].elems[j].re);
-		free(f->alts[i].elems);
+		deft_free(f->alts[i].elems);
 	}
-	free(f->alts);
-	free(f);
+	deft_free(f->alts);
+	deft_free(f);
 }
 
 static bool alternative_match(const struct alternative *a, const char *name,
@@ -134,7 +130,7 @@ static bool alternative_match(const struct alternative *a, const char *name,
 			s[len] = '\0';
 			bool ok = regexec(&e->re, s, 0, NULL, 0) == 0;
 			if (s != elem)
-				free(s);
+				deft_free(s);
 			if (!ok)
 				return false;
 		}

@@ -46,7 +46,7 @@ const struct deft_test_def **deft_schedule(size_t *len)
 			    deft_in_shard(order[i]->name))
 				out[(*len)++] = order[i];
 	}
-	free(order);
+	deft_free(order);
 	return out;
 }
 
@@ -102,5 +102,5 @@ void deft_run_in_process(void)
 	memcpy(loop.order, registered, n * sizeof(*loop.order));
 	if (!run_loop_resume(&loop))
 		deft_top_level_join();
-	free(loop.order);
+	deft_free(loop.order);
 }

@@ -18,9 +18,7 @@ void deft_register(struct deft_test_def *def)
 {
 	if (ndefs == cap) {
 		cap = cap ? cap * 2 : 64;
-		defs = reallocarray(defs, cap, sizeof(*defs));
-		if (defs == NULL)
-			abort();
+		defs = deft_xreallocarray(defs, cap, sizeof(*defs));
 	}
 	defs[ndefs++] = def;
 	sorted = false;

@@ -56,7 +56,7 @@ static void release(T *t)
 {
 	deft_groups_free(t);
 	deft_ctx_free_test(t);
-	free(t->first_failure);
+	deft_free(t->first_failure);
 	t->first_failure = NULL;
 	deft_names_free(t);
 	deft_arena_free(&t->arena);
@@ -67,8 +67,8 @@ static void free_shell(T *t)
 {
 	release(t);
 	pthread_mutex_destroy(&t->mu);
-	free(t->name);
-	free(t);
+	deft_free(t->name);
+	deft_free(t);
 }
 
 /* Top-level tests whose shells are kept to the end of the run: never

@@ -48,7 +48,7 @@ static void names_grow(struct deft_names *n)
 	for (size_t i = 0; i < n->cap; i++)
 		if (n->slots[i].name)
 			*names_slot(&bigger, n->slots[i].name) = n->slots[i];
-	free(n->slots);
+	deft_free(n->slots);
 	*n = bigger;
 }
 
@@ -74,9 +74,9 @@ void deft_names_free(T *t)
 	if (n == NULL)
 		return;
 	for (size_t i = 0; i < n->cap; i++)
-		free(n->slots[i].name);
-	free(n->slots);
-	free(n);
+		deft_free(n->slots[i].name);
+	deft_free(n->slots);
+	deft_free(n);
 	t->subnames = NULL;
 }
 
@@ -213,11 +213,11 @@ bool t_run(T *t, const char *name, t_fn *fn, void *arg)
 	if (full == NULL)
 		return false;
 	if (!deft_selected(full)) {
-		free(full);
+		deft_free(full);
 		return true;
 	}
 	T *sub = deft_test_new(t, full);
-	free(full);
+	deft_free(full);
 	bool ok = true;
 	if (deft_test_spawn(sub, fn, arg)) {
 		ok = !t_failed(sub);

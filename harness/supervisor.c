@@ -601,8 +601,8 @@ static void poll_once(const struct deft_sup_signals *sigs, int64_t wake,
 				on_signal(&si, interrupted);
 	}
 	reap();
-	free(fds);
-	free(owner);
+	deft_free(fds);
+	deft_free(owner);
 }
 
 int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
@@ -657,7 +657,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 				struct pending_retry *r = retry_take();
 				def = r->def;
 				retry = r->retry;
-				free(r);
+				deft_free(r);
 			} else {
 				def = schedule[next++];
 			}
@@ -688,7 +688,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 		report_unstarted(c, "deft: not run again: the run stopped first",
 		                 interrupted ? DEFT_INTERRUPTED : DEFT_ENDED,
 		                 "not run again");
-		free(r);
+		deft_free(r);
 	}
 	/* Left while tests ran side by side to the end, or adopted too
 	 * late to be blamed on the test that left it. */

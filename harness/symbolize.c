@@ -86,7 +86,7 @@ static void known_add(uint64_t addr, const char *function, const char *place)
 			if (known[i].addr)
 				*known_slot(table, cap, known[i].addr) =
 				        known[i];
-		free(known);
+		deft_free(known);
 		known = table;
 		capknown = cap;
 	}
@@ -230,9 +230,9 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 		known_add(frames[which[k]].addr, frames[which[k]].function,
 		          frames[which[k]].place);
 out:
-	free(argv);
-	free(hex);
-	free(which);
+	deft_free(argv);
+	deft_free(hex);
+	deft_free(which);
 }
 
 void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
@@ -309,6 +309,6 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 		deft_buf_printf(out, "%s(not all files and lines: addr2line "
 		                "took over %lds, and runs no more)\n", indent,
 		                deft_scaled_ms(ADDR2LINE_MS) / 1000);
-	free(frames);
+	deft_free(frames);
 }
 

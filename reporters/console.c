@@ -51,9 +51,7 @@ static void names_add(struct names *l, const char *name)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;
-		l->v = reallocarray(l->v, l->cap, sizeof(*l->v));
-		if (l->v == NULL)
-			abort();
+		l->v = deft_xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
 	l->v[l->n++] = deft_xstrdup(name);
 }
@@ -61,8 +59,8 @@ static void names_add(struct names *l, const char *name)
 static void names_free(struct names *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
+		deft_free(l->v[i]);
+	deft_free(l->v);
 	*l = (struct names){NULL, 0, 0};
 }
 
@@ -151,7 +149,7 @@ static void forget_failures(struct console *c, const char *name)
 		const char *f = c->failed.v[i];
 		if (strncmp(f, name, len) == 0 &&
 		    (f[len] == '\0' || f[len] == '/'))
-			free(c->failed.v[i]);
+			deft_free(c->failed.v[i]);
 		else
 			c->failed.v[kept++] = c->failed.v[i];
 	}
@@ -384,7 +382,7 @@ static bool console_finish(struct deft_reporter *r,
 			fprintf(out(c), "    %s\n", c->flaky.v[i]);
 	}
 	names_free(&c->flaky);
-	free(c->program);
+	deft_free(c->program);
 	c->program = NULL;
 	bool failed = tot->failed || (c->fail_on_flaky && tot->flaky);
 	fputs(failed ? "FAIL\n" : "PASS\n", out(c));

@@ -120,13 +120,11 @@ bool deft_held_print(FILE *f, const struct deft_held *h)
 			put_text(&pr, &p->text, 0);
 		}
 		if (++level == cap) {
-			next = reallocarray(next, cap *= 2, sizeof(*next));
-			if (next == NULL)
-				abort();
+			next = deft_xreallocarray(next, cap *= 2, sizeof(*next));
 		}
 		next[level] = p->inner.first;
 	}
-	free(next);
+	deft_free(next);
 	return pr.ok;
 }
 
@@ -141,7 +139,7 @@ void deft_held_free(struct deft_held *h)
 			next = p->inner.first;
 		}
 		deft_buf_free(&p->text);
-		free(p);
+		deft_free(p);
 		p = next;
 	}
 	*h = (struct deft_held)DEFT_HELD_INIT;

@@ -144,7 +144,7 @@ static void json_begin(struct deft_reporter *r,
                        const struct deft_run_info *run)
 {
 	struct json *j = (struct json *)r;
-	free(j->package);
+	deft_free(j->package);
 	j->package = deft_xstrdup(run->program);
 	j->fail_on_flaky = run->fail_on_flaky;
 	struct deft_buf b = DEFT_BUF_INIT;
@@ -236,7 +236,7 @@ static void end_node(struct json *j, struct deft_node *n,
 	action(j, actions[res], n, end->elapsed);
 	if (n->parent == NULL && j->out && fflush(j->out) != 0)
 		j->write_failed = true;   /* readers see each test as it ends */
-	free(*(char **)deft_node_data(n));
+	deft_free(*(char **)deft_node_data(n));
 	deft_tree_remove(&j->tree, n);
 }
 
@@ -282,9 +282,9 @@ static bool json_finish(struct deft_reporter *r,
 	if (!ok)
 		fputs("deft: -json: could not write the event stream\n",
 		      stderr);
-	free(j->package);
+	deft_free(j->package);
 	j->package = NULL;
-	free(j->package_json);
+	deft_free(j->package_json);
 	j->package_json = NULL;
 	deft_buf_free(&j->line);
 	return ok;

@@ -110,11 +110,11 @@ static void earlier_free(struct earlier_failure *f)
 {
 	while (f) {
 		struct earlier_failure *next = f->next;
-		free(f->name);
-		free(f->message);
-		free(f->type);
+		deft_free(f->name);
+		deft_free(f->message);
+		deft_free(f->type);
 		deft_buf_free(&f->body);
-		free(f);
+		deft_free(f);
 		f = next;
 	}
 }
@@ -181,7 +181,7 @@ static unsigned count_round(struct junit *j, const char *name, bool again)
 				k = (k + 1) & (cap - 1);
 			j->rounds[k] = old[i];
 		}
-		free(old);
+		deft_free(old);
 		j->cap_rounds = cap;
 	}
 	uint64_t h = fnv1a(name);
@@ -240,7 +240,7 @@ static void junit_note(struct deft_reporter *r, const char *text)
 	memcpy(line, text, n);
 	line[n] = '\0';
 	put_property(&j->props, "note", line);
-	free(line);
+	deft_free(line);
 }
 
 static void junit_start(struct deft_reporter *r,
@@ -534,12 +534,12 @@ static void end_node(struct junit *j, struct deft_node *n,
 	text_free(&c->log);
 	text_free(&c->out);
 	text_free(&c->err);
-	free(c->reason);
-	free(c->first_log);
+	deft_free(c->reason);
+	deft_free(c->first_log);
 	deft_buf_free(&c->suite);
 	earlier_free(c->failed);
-	free(c->classname);
-	free(c->where);
+	deft_free(c->classname);
+	deft_free(c->where);
 	deft_tree_remove(&j->tree, n);
 }
 
@@ -587,13 +587,13 @@ static bool junit_finish(struct deft_reporter *r,
 	}
 	ok = deft_report_file_close(&j->file, "-junit", ok);
 	j->out = NULL;
-	free(j->rounds);
+	deft_free(j->rounds);
 	j->rounds = NULL;
 	earlier_free(j->earlier);
 	j->earlier = NULL;
 	j->nrounds = j->cap_rounds = 0;
 	deft_buf_free(&j->props);
-	free(j->program);
+	deft_free(j->program);
 	j->program = NULL;
 	return ok;
 }
@@ -615,7 +615,7 @@ struct deft_reporter *deft_junit_new(const char *path)
 	j->r.finish = junit_finish;
 	j->r.forked = junit_forked;
 	if (!deft_report_file_open(&j->file, "-junit", path)) {
-		free(j);
+		deft_free(j);
 		return NULL;
 	}
 	j->out = j->file.out;

@@ -29,8 +29,8 @@
 /* Frees what f holds, the file closed already. */
 static void discard(struct deft_report_file *f)
 {
-	free(f->tmp);
-	free(f->path);
+	deft_free(f->tmp);
+	deft_free(f->path);
 	*f = (struct deft_report_file){NULL, NULL, false, NULL};
 }
 
@@ -52,7 +52,7 @@ static char *link_target(const char *path)
 		if (to[0] != '/' && slash)
 			deft_buf_add(&next, cur, (size_t)(slash - cur) + 1);
 		deft_buf_puts(&next, to);
-		free(cur);
+		deft_free(cur);
 		cur = deft_buf_take(&next);
 	}
 	return cur;
@@ -83,7 +83,7 @@ static void make_parents(const char *path)
 		}
 		*p = '/';
 	}
-	free(dir);
+	deft_free(dir);
 }
 
 bool deft_report_file_open(struct deft_report_file *f, const char *flag,
@@ -97,9 +97,9 @@ bool deft_report_file_open(struct deft_report_file *f, const char *flag,
 	f->stream = stat(f->path, &st) == 0 && !S_ISREG(st.st_mode);
 	if (!f->stream) {
 		char *target = link_target(f->path);
-		free(f->path);
+		deft_free(f->path);
 		f->path = absolute(target);
-		free(target);
+		deft_free(target);
 	}
 	/* $TMPDIR is Bazel's $TEST_TMPDIR when that is set (shard.c). */
 	const char *dir = getenv("TMPDIR");
@@ -127,7 +127,7 @@ bool deft_report_file_open(struct deft_report_file *f, const char *flag,
 	}
 	if (f->stream) {        /* nothing to leave behind */
 		unlink(f->tmp);
-		free(f->tmp);
+		deft_free(f->tmp);
 		f->tmp = NULL;
 	}
 	mode_t mask = umask(0);

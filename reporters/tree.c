@@ -29,7 +29,7 @@ static void index_grow(struct deft_tree *tree)
 			n->same_slot = *s;
 			*s = n;
 		}
-	free(old);
+	deft_free(old);
 }
 
 struct deft_node *deft_tree_add(struct deft_tree *tree,
@@ -96,12 +96,12 @@ void deft_tree_remove(struct deft_tree *tree, struct deft_node *node)
 			*s = node->same_slot;
 			break;
 		}
-	free(node->name);
-	free(node);
+	deft_free(node->name);
+	deft_free(node);
 	if (--tree->nopen == 0) {
 		/* Empty, it holds nothing: a reporter done with its run
 		 * keeps no memory but its own struct. */
-		free(tree->slots);
+		deft_free(tree->slots);
 		tree->slots = NULL;
 		tree->nslots = 0;
 	}

@@ -126,7 +126,7 @@ static void scratch_open(T *t, struct scratch *s)
 {
 	s->path = strdup("/tmp/deft-report-XXXXXX");
 	T_ASSERT_NOT_NULL(t, s->path);
-	t_defer(t, free, s->path);
+	t_defer(t, deft_free, s->path);
 	s->fd = mkstemp(s->path);
 	T_ASSERT_GE(t, s->fd, 0);
 	t_defer(t, unlink, s->path);
@@ -146,7 +146,7 @@ static char *slurp(T *t, const char *path)
 		fwrite(buf, 1, n, m);
 	fclose(m);
 	fclose(f);
-	t_defer(t, free, data);
+	t_defer(t, deft_free, data);
 	return data;
 }
 
@@ -192,7 +192,7 @@ static void feed(struct deft_reporter *r, bool huge)
 		char *big = malloc(n);
 		memset(big, '<', n);
 		r->output(r, 4, DEFT_STREAM_STDOUT, big, n);
-		free(big);
+		deft_free(big);
 	}
 	r->end(r, 4, &passed);
 	r->start(r, &last);
@@ -205,7 +205,7 @@ TEST(json_abnormal_endings)
 	struct scratch s;
 	scratch_open(t, &s);
 	struct deft_reporter *r = deft_json_new(s.fd);
-	t_defer(t, free, r);
+	t_defer(t, deft_free, r);
 	feed(r, false);
 	T_EXPECT(t, r->finish(r, &run_totals));
 	char *out = slurp(t, s.path);
@@ -249,9 +249,9 @@ TEST(junit_abnormal_endings)
 {
 	char *path;
 	T_ASSERT_GE(t, asprintf(&path, "%s/report.xml", t_tempdir(t)), 0);
-	t_defer(t, free, path);
+	t_defer(t, deft_free, path);
 	struct deft_reporter *r = deft_junit_new(path);
-	t_defer(t, free, r);
+	t_defer(t, deft_free, r);
 	feed(r, true);
 	T_EXPECT(t, r->finish(r, &run_totals));
 	char *out = slurp(t, path);
@@ -296,10 +296,10 @@ TEST(junit_failure_messages)
 {
 	char *path;
 	T_ASSERT_GE(t, asprintf(&path, "%s/report.xml", t_tempdir(t)), 0);
-	t_defer(t, free, path);
+	t_defer(t, deft_free, path);
 	struct deft_reporter *r = deft_junit_new(path);
 	T_ASSERT_NOT_NULL(t, r);
-	t_defer(t, free, r);
+	t_defer(t, deft_free, r);
 	struct deft_test_info logs = {1, 0, "logs", "x_test.c", 1, 0};
 	struct deft_test_info parent = {2, 0, "parent", "x_test.c", 2, 0};
 	struct deft_test_info sub = {3, 2, "parent/sub", NULL, 0, 0};
@@ -361,7 +361,7 @@ static char *path_in(T *t, const char *dir, const char *name)
 {
 	char *path;
 	T_ASSERT_GE(t, asprintf(&path, "%s/%s", dir, name), 0);
-	t_defer(t, free, path);
+	t_defer(t, deft_free, path);
 	return path;
 }
 
@@ -378,7 +378,7 @@ static bool junit_one_test(const char *path)
 	r->start(r, &top);
 	r->end(r, 1, &passed);
 	bool ok = r->finish(r, &run_totals);
-	free(r);
+	deft_free(r);
 	return ok;
 }
 
@@ -393,7 +393,7 @@ TEST(junit_makes_missing_directories)
 	char *path;
 	T_ASSERT_GE(t, asprintf(&path, "%s/reports/unit/report.xml",
 	                        t_tempdir(t)), 0);
-	t_defer(t, free, path);
+	t_defer(t, deft_free, path);
 	T_ASSERT(t, junit_one_test(path));
 	char *out = slurp(t, path);
 	T_EXPECT_NOT_NULL(t, strstr(out, "<testcase name=\"top\""));
@@ -407,7 +407,7 @@ TEST(junit_stays_where_the_run_began)
 	t_chdir(t, first);
 	struct deft_reporter *r = deft_junit_new("report.xml");
 	T_ASSERT_NOT_NULL(t, r);
-	t_defer(t, free, r);
+	t_defer(t, deft_free, r);
 	t_chdir(t, second);
 	struct deft_test_info top = {1, 0, "top", "x_test.c", 12, 0};
 	r->begin(r, &run_info);
@@ -429,7 +429,7 @@ TEST(junit_into_a_pipe_and_through_a_link)
 	t_defer(t, close, p[0]);
 	char *path;
 	T_ASSERT_GE(t, asprintf(&path, "/proc/self/fd/%d", p[1]), 0);
-	t_defer(t, free, path);
+	t_defer(t, deft_free, path);
 	T_EXPECT(t, junit_one_test(path));
 	T_EXPECT_EQ(t, close(p[1]), 0);
 	char buf[8192];
@@ -467,7 +467,7 @@ TEST(tap_abnormal_endings)
 	struct scratch s;
 	scratch_open(t, &s);
 	struct deft_reporter *r = deft_tap_new(s.fd);
-	t_defer(t, free, r);
+	t_defer(t, deft_free, r);
 	feed(r, false);
 	T_EXPECT(t, r->finish(r, &run_totals));
 	char *out = slurp(t, s.path);
@@ -552,7 +552,7 @@ TEST(held_layout)
 	            "    blank continued\n"
 	            "    --- PASS: a/e\n"
 	            "tail\n");
-	free(got);
+	deft_free(got);
 	deft_held_free(&top);
 	T_EXPECT_NULL(t, top.first);
 }
@@ -565,7 +565,7 @@ TEST(held_move_and_headless_blocks)
 	                 more = DEFT_HELD_INIT;
 	char *got = held_printed(t, &h);
 	T_EXPECT_EQ(t, got, "");
-	free(got);
+	deft_free(got);
 	deft_held_add(&h, "# Subtest: a\n", 13);
 	deft_held_add(&sub, "ok 1 - a/b\n1..1\n", 16);
 	struct deft_buf none = DEFT_BUF_INIT;
@@ -577,7 +577,7 @@ TEST(held_move_and_headless_blocks)
 	got = held_printed(t, &h);
 	T_EXPECT_EQ(t, got, "# Subtest: a\n    ok 1 - a/b\n    1..1\n"
 	                    "ok 1 - a\n");
-	free(got);
+	deft_free(got);
 	deft_held_free(&h);
 }
 
@@ -600,9 +600,9 @@ TEST(held_deep_nesting)
 	want += 4 * (size_t)DEPTH + strlen("bottom\n");
 	T_EXPECT_EQ(t, len, want);
 	T_EXPECT(t, len > 7 && strcmp(got + len - 7, "bottom\n") == 0);
-	free(got);
+	deft_free(got);
 	deft_held_free(&levels[0]);
-	free(levels);
+	deft_free(levels);
 }
 
 static struct deft_node *tree_add(struct deft_tree *tree, unsigned id,
@@ -644,7 +644,7 @@ TEST(tree_many_open_subtests)
 	deft_tree_remove(&tree, top);
 	T_EXPECT_NULL(t, tree.open);
 	T_EXPECT_EQ(t, tree.nopen, (size_t)0);
-	free(tree.slots);
+	deft_free(tree.slots);
 }
 
 /* A subtest still open when its parent ends (its process crashed) is
@@ -669,5 +669,5 @@ TEST(tree_open_children)
 	deft_tree_remove(&tree, inner);
 	deft_tree_remove(&tree, top);
 	T_EXPECT_EQ(t, tree.nopen, (size_t)0);
-	free(tree.slots);
+	deft_free(tree.slots);
 }
