@@ -131,7 +131,7 @@ void deft_leak_start_runtime_threads(void)
 
 void deft_leak_forget_last_in_child(void)
 {
-	pthread_mutex_init(&last_mu, NULL);
+	last_mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	have_last = false;      /* its memory stays: no free() here */
 }
 
