@@ -55,15 +55,34 @@ static struct rlimit fd_limit;          /* the one tests get */
  * on it would wait for its deadline.  -1: it keeps the runner's. */
 static int dev_null = -1;
 
+/* Seconds as %g prints them ("1.5s", "2s"), without floating point:
+ * the runner formats durations at every test's end, and printf's
+ * floating point reaches deep into its stack. */
+static void format_seconds(char *buf, size_t size, long ms)
+{
+	long frac = ms % 1000;
+	int digits = 3;
+	while (frac && frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	if (frac)
+		snprintf(buf, size, "%ld.%0*lds", ms / 1000, digits, frac);
+	else
+		snprintf(buf, size, "%lds", ms / 1000);
+}
+
 void deft_format_duration(char *buf, size_t size, long ms)
 {
-	if (ms < 1000)
+	if (ms < 1000) {
 		snprintf(buf, size, "%ldms", ms);
-	else if (ms < 60000)
-		snprintf(buf, size, "%g" "s", (double)ms / 1000);
-	else
-		snprintf(buf, size, "%ldm%gs", ms / 60000,
-		         (double)(ms % 60000) / 1000);
+	} else if (ms < 60000) {
+		format_seconds(buf, size, ms);
+	} else {
+		int n = snprintf(buf, size, "%ldm", ms / 60000);
+		if (n >= 0 && (size_t)n < size)
+			format_seconds(buf + n, size - (size_t)n, ms % 60000);
+	}
 }
 
 static void set_nonblocking(int fd)

@@ -337,6 +337,10 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		forget_failures(c, o->name);
 	if (o->parent == NULL && res == DEFT_PASS && state(o)->retry > 0)
 		names_add(&c->flaky, o->name);
+	/* Nothing printed, nothing to flush: fflush would write to the
+	 * stream's lock all the same. */
+	bool printed = res == DEFT_FAIL || c->verbose ||
+	               (o->parent == NULL && end->retried);
 	if (res == DEFT_FAIL || c->verbose) {
 		struct deft_buf line = DEFT_BUF_INIT;
 		deft_buf_printf(&line, "%s--- %s:%s %s (%.2fs)\n",
@@ -359,7 +363,8 @@ static void console_end(struct deft_reporter *r, unsigned id,
 		        o->name);
 	}
 	if (o->parent == NULL) {
-		fflush(c->out);
+		if (printed)
+			fflush(c->out);
 		c->last = id;
 	}
 	unlink_open(c, o);

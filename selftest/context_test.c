@@ -19,6 +19,7 @@
 
 #include "../harness/internal.h"
 #include "../harness/sanitizers.h"
+#include "../harness/supervisor.h"
 
 static double since(const struct timespec *start)
 {
@@ -251,4 +252,27 @@ TEST(a_forked_child_cancels_its_own_contexts)
 	T_ASSERT_EQ(t, waitpid(pid, &status, 0), pid);
 	T_EXPECT(t, WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	T_EXPECT(t, !t_ctx_wait(c, 50));       /* ours is untouched */
+}
+
+/* Durations in reports read as %g prints seconds, without its floating
+ * point (supervisor.c). */
+TEST(durations_read_as_go_prints_them)
+{
+	static const struct {
+		long ms;
+		const char *want;
+	} cases[] = {
+		{0, "0ms"}, {300, "300ms"}, {999, "999ms"}, {1000, "1s"},
+		{1500, "1.5s"}, {1250, "1.25s"}, {1001, "1.001s"},
+		{59999, "59.999s"}, {60000, "1m0s"}, {90000, "1m30s"},
+		{90500, "1m30.5s"}, {600000, "10m0s"}, {3723004, "62m3.004s"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[32];
+		deft_format_duration(buf, sizeof(buf), cases[i].ms);
+		T_EXPECT_EQ(t, buf, cases[i].want);
+	}
+	char small[4];          /* cut, and still a string */
+	deft_format_duration(small, sizeof(small), 90500);
+	T_EXPECT_EQ(t, small, "1m3");
 }
