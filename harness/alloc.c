@@ -1,28 +1,44 @@
 /*
- * alloc.c - checked allocation, and a test process's own heap.
+ * alloc.c - checked allocation, from the heap that costs least where it
+ * runs.
  *
  * Allocation failure is not recoverable in a test harness: the x
- * functions print a message and abort.
+ * functions print a message and abort.  deft frees all it allocates with
+ * deft_free, which knows which heap a block came from.
+ *
+ * Where a page fault is dear (a virtual machine's, as much as 15 system
+ * calls), what a test process costs is mostly the pages written on
+ * either side of its fork, and two heaps of deft's own cut them:
  *
  * A test's process is forked from the runner, whose heap by then is
  * spread over many pages, its free chunks (each test's records, freed)
  * scattered among them.  What deft allocates as the process starts (the
  * test's struct and name, its report's records, the leak snapshot) would
  * land on a dozen of those pages, and the first write to each costs the
- * process a copy of the page.  Where a page fault is dear (a virtual
- * machine's, as much as 15 system calls) those copies were a good part of
- * what a test process costs.  So the runner reserves address space once,
- * which it never touches, and in each test process deft's allocations
- * come from there, one after the other: a few fresh pages, and nothing of
- * the runner's to copy.  Frees there are no-ops (the process is short and
- * ends with its test); past the reservation, allocation goes to malloc.
- * Under a sanitizer it is not used, so that deft's own memory stays
- * checked.  deft frees all it allocates with deft_free, which tells the
- * two apart.
+ * process a copy of the page.  So the runner reserves address space
+ * once, which it never touches, and in each test process deft's
+ * allocations come from there, one after the other: a few fresh pages,
+ * and nothing of the runner's to copy.  Frees there are no-ops (the
+ * process is short and ends with its test); past the reservation,
+ * allocation goes to malloc.
+ *
+ * The runner, for its part, writes again after each fork to every page
+ * it shares with the new process, and each first write is a fault (a
+ * copy while the process lives).  What it allocates while it supervises
+ * (each test's record and buffers, the reports' nodes) comes from a
+ * reservation marked MADV_DONTFORK: the test processes do not get it,
+ * fork copies none of it, and the runner's writes there cost no fault.
+ * Blocks there are powers of two, reused from a free list per size.  A
+ * test's process must not touch what the runner allocated while it
+ * supervised (its copy of a pointer to it leads nowhere): see spawn and
+ * deft_report_reset.
+ *
+ * Under a sanitizer neither is used, so that deft's memory stays checked.
  */
 #include "buf.h"
 #include "sanitizers.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +58,10 @@ enum { ALIGN = 16, HEADER = 16, RESERVED = 1 << 20 };
 static char *own_base;
 static size_t own_used;         /* bytes handed out, atomically */
 static bool own_on;
+/* The runner's heap, below; its bookkeeping is the reservation's first
+ * bytes, so that writing it costs no fault either. */
+static struct runner_heap *runner;
+static bool runner_on;
 
 static size_t rounded(size_t n)
 {
@@ -110,9 +130,122 @@ static bool own_grow_in_place(void *p, size_t n)
 	return true;
 }
 
-void *deft_xmalloc(size_t n)
+/* ---- the runner's heap ---- */
+
+/* Blocks of 2^SMALLEST to 2^LARGEST bytes, header included. */
+enum { SMALLEST = 5, LARGEST = 17, RUNNER_RESERVED = 64 << 20 };
+
+struct runner_heap {
+	pthread_mutex_t mu;
+	size_t used;                    /* from the heap's start */
+	void *free[LARGEST - SMALLEST + 1];
+};
+
+/* In any process forked from the runner's: the heap was not copied,
+ * and its addresses are free for the process's own mappings, which are
+ * not deft's to take back. */
+#if !DEFT_ASAN && !DEFT_TSAN
+static void runner_heap_forget(void)
+{
+	__atomic_store_n(&runner_on, false, __ATOMIC_RELAXED);
+	runner = NULL;
+}
+#endif
+
+void deft_runner_heap_start(void)
+{
+#if !DEFT_ASAN && !DEFT_TSAN
+	if (runner == NULL) {
+		static bool watching;
+		if (!watching && pthread_atfork(NULL, NULL,
+		                                runner_heap_forget) != 0)
+			return;
+		watching = true;
+		void *p = mmap(NULL, RUNNER_RESERVED, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		               -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		if (madvise(p, RUNNER_RESERVED, MADV_DONTFORK) != 0) {
+			munmap(p, RUNNER_RESERVED);
+			return;
+		}
+		runner = p;
+		pthread_mutex_init(&runner->mu, NULL);
+		runner->used = (sizeof(*runner) + 63) & ~(size_t)63;
+	}
+	__atomic_store_n(&runner_on, true, __ATOMIC_RELEASE);
+#endif
+}
+
+void deft_runner_heap_stop(void)
+{
+	/* Its blocks still in use are freed into it as before. */
+	__atomic_store_n(&runner_on, false, __ATOMIC_RELEASE);
+}
+
+static bool runner_owns(const void *p)
+{
+	return runner != NULL && (const char *)p >= (const char *)runner &&
+	       (const char *)p < (const char *)runner + RUNNER_RESERVED;
+}
+
+/* The block's class and the size asked for, before it. */
+static size_t *runner_header(void *p)
+{
+	return (size_t *)((char *)p - HEADER);
+}
+
+static void *runner_alloc(size_t n, bool zero)
+{
+	if (!__atomic_load_n(&runner_on, __ATOMIC_ACQUIRE) ||
+	    n > ((size_t)1 << LARGEST) - HEADER)
+		return NULL;
+	unsigned c = SMALLEST;
+	while (((size_t)1 << c) < n + HEADER)
+		c++;
+	pthread_mutex_lock(&runner->mu);
+	char *b = runner->free[c - SMALLEST];
+	if (b != NULL) {
+		runner->free[c - SMALLEST] = *(void **)b;
+	} else if (RUNNER_RESERVED - runner->used >= (size_t)1 << c) {
+		b = (char *)runner + runner->used;
+		runner->used += (size_t)1 << c;
+	}
+	pthread_mutex_unlock(&runner->mu);
+	if (b == NULL)
+		return NULL;
+	void *p = b + HEADER;
+	runner_header(p)[0] = c;
+	runner_header(p)[1] = n;
+	if (zero)
+		memset(p, 0, n);
+	return p;
+}
+
+static void runner_free(void *p)
+{
+	size_t c = runner_header(p)[0];
+	char *b = (char *)p - HEADER;
+	pthread_mutex_lock(&runner->mu);
+	*(void **)b = runner->free[c - SMALLEST];
+	runner->free[c - SMALLEST] = b;
+	pthread_mutex_unlock(&runner->mu);
+}
+
+/* ---- what deft calls ---- */
+
+static void *any_alloc(size_t n, bool zero)
 {
 	void *p = own_alloc(n);
+	if (p == NULL)
+		p = runner_alloc(n, zero);
+	return p;
+}
+
+void *deft_xmalloc(size_t n)
+{
+	void *p = any_alloc(n, false);
 	if (p == NULL)
 		p = malloc(n ? n : 1);
 	if (p == NULL)
@@ -124,7 +257,7 @@ void *deft_xcalloc(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		out_of_memory(SIZE_MAX);
-	void *p = own_alloc(n * size);
+	void *p = any_alloc(n * size, true);
 	if (p == NULL)
 		p = calloc(n ? n : 1, size ? size : 1);
 	if (p == NULL)
@@ -136,6 +269,17 @@ void *deft_xrealloc(void *old, size_t n)
 {
 	if (old == NULL)
 		return deft_xmalloc(n);
+	if (runner_owns(old)) {
+		size_t *h = runner_header(old);
+		if (n + HEADER <= (size_t)1 << h[0]) {
+			h[1] = n;
+			return old;
+		}
+		void *p = deft_xmalloc(n);
+		memcpy(p, old, h[1] < n ? h[1] : n);
+		runner_free(old);
+		return p;
+	}
 	if (!owned(old)) {
 		void *p = realloc(old, n ? n : 1);
 		if (p == NULL)
@@ -163,8 +307,21 @@ char *deft_xstrdup(const char *s)
 	return memcpy(deft_xmalloc(n), s, n);
 }
 
+char *deft_xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = deft_xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
 void deft_free(void *p)
 {
-	if (p != NULL && !owned(p))
+	if (p == NULL || owned(p))
+		return;
+	if (runner_owns(p))
+		runner_free(p);
+	else
 		free(p);
 }

@@ -43,9 +43,13 @@ void *deft_xcalloc(size_t n, size_t size);
 void *deft_xrealloc(void *p, size_t n);
 void *deft_xreallocarray(void *p, size_t n, size_t size);
 char *deft_xstrdup(const char *s);
+char *deft_xstrndup(const char *s, size_t n);
 void deft_free(void *p);
 /* The runner reserves the test processes' own heap, once; a test's
  * process starts allocating from it. */
 void deft_own_heap_reserve(void);
 void deft_own_heap_start(void);
+/* The runner allocates from its own heap while it supervises. */
+void deft_runner_heap_start(void);
+void deft_runner_heap_stop(void);
 #endif

@@ -177,9 +177,9 @@ static void on_start(struct child *c, const char *p, size_t len,
 	o->id = id;
 	o->paused = false;
 	o->started = at;
-	char *name = strndup(p + sizeof(s), s.name_len);
-	char *file = s.file_len ? strndup(p + sizeof(s) + s.name_len,
-	                                  s.file_len) : NULL;
+	char *name = deft_xstrndup(p + sizeof(s), s.name_len);
+	char *file = s.file_len ? deft_xstrndup(p + sizeof(s) + s.name_len,
+	                                       s.file_len) : NULL;
 	struct deft_test_info info = {id, global_id(c, s.parent), name, file,
 	                              s.line, s.parent == 0 ? c->retry : 0};
 	deft_report_start(&info);
@@ -264,8 +264,8 @@ static void report_end(struct child *c, const char *p)
 	close_open(c, e.id);
 	if (id == 0)
 		return;
-	char *detail = e.detail_len ? strndup(p + sizeof(e), e.detail_len)
-	                            : NULL;
+	char *detail = e.detail_len
+	        ? deft_xstrndup(p + sizeof(e), e.detail_len) : NULL;
 	struct deft_test_end end = {e.result, e.ending, detail, e.elapsed,
 	                            false};
 	if (c->known[e.id].failed_by_fork)
@@ -293,7 +293,7 @@ static void on_output(struct child *c, const char *p, size_t len)
 		deft_report_output(id, o.stream, p + sizeof(o),
 		                   len - sizeof(o));
 	else {
-		char *text = strndup(p + sizeof(o), len - sizeof(o));
+		char *text = deft_xstrndup(p + sizeof(o), len - sizeof(o));
 		deft_report_note(text);
 		deft_free(text);
 	}
@@ -391,7 +391,7 @@ static void on_fail(struct child *c, const char *p, size_t len)
 	if (global_id(c, target) == 0)
 		return;
 	if (len > sizeof(m)) {
-		char *text = strndup(p + sizeof(m), len - sizeof(m));
+		char *text = deft_xstrndup(p + sizeof(m), len - sizeof(m));
 		deft_reason_on(global_id(c, target), text);
 		deft_free(text);
 	}
@@ -457,7 +457,7 @@ static void dispatch(struct child *c, const char *msg, size_t len)
 		on_fail(c, p, m.len);
 		break;
 	case DEFT_MSG_NOTE: {
-		char *text = strndup(p, m.len);
+		char *text = deft_xstrndup(p, m.len);
 		deft_report_note(text);
 		deft_free(text);
 		break;

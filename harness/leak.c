@@ -539,10 +539,9 @@ static void env_differences(const struct snapshot *was,
 			deft_buf_puts(out, restore ? " (restored)" : "");
 		}
 		if (restore) {
-			char *name = strndup(e, len);
+			char *name = deft_xstrndup(e, len);
 			const char *eq = strchr(e, '=');
-			if (name)
-				setenv(name, eq ? eq + 1 : "", 1);
+			setenv(name, eq ? eq + 1 : "", 1);
 			deft_free(name);
 		}
 	}
@@ -560,9 +559,8 @@ static void env_differences(const struct snapshot *was,
 			                restore ? " (restored)" : "");
 		}
 		if (restore) {
-			char *name = strndup(e, len);
-			if (name)
-				unsetenv(name);
+			char *name = deft_xstrndup(e, len);
+			unsetenv(name);
 			deft_free(name);
 		}
 	}

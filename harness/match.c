@@ -34,7 +34,7 @@ static bool add_element(struct alternative *a, const char *s, size_t len,
 {
 	a->elems = deft_xreallocarray(a->elems, a->n + 1, sizeof(*a->elems));
 	struct element *e = &a->elems[a->n];
-	char *pat = strndup(s, len);
+	char *pat = deft_xstrndup(s, len);
 	e->any = len == 0;
 	if (!e->any) {
 		int rc = regcomp(&e->re, pat, REG_EXTENDED | REG_NOSUB);

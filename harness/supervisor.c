@@ -137,15 +137,36 @@ static void on_exited(struct child *c, int status, const struct rusage *ru)
 
 /* ---- starting a child ---- */
 
-static void close_all_but(int keep[3])
+/* The other test processes' descriptors, which a new one closes: listed
+ * before the fork in memory the new one gets (malloc's, and kept), since
+ * their records are in the runner's own heap, which it does not get
+ * (alloc.c).  The number listed. */
+static int *others;
+static size_t cap_others;
+
+static size_t list_others(void)
 {
+	size_t n = 0;
 	for (struct child *o = children; o; o = o->next) {
-		int fds[3] = {o->chan, o->out, o->err};
-		for (int i = 0; i < 3; i++)
-			if (fds[i] >= 0 && fds[i] != keep[0] &&
-			    fds[i] != keep[1] && fds[i] != keep[2])
-				close(fds[i]);
+		if (n + 3 > cap_others) {
+			cap_others = cap_others ? 2 * cap_others : 48;
+			others = realloc(others, cap_others * sizeof(*others));
+			if (others == NULL)
+				abort();
+		}
+		others[n++] = o->chan;
+		others[n++] = o->out;
+		others[n++] = o->err;
 	}
+	return n;
+}
+
+static void close_others(size_t n, const int keep[3])
+{
+	for (size_t i = 0; i < n; i++)
+		if (others[i] >= 0 && others[i] != keep[0] &&
+		    others[i] != keep[1] && others[i] != keep[2])
+			close(others[i]);
 }
 
 /* Reports the test of c, which has no process, as failed for why; frees
@@ -253,11 +274,14 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 	if (deadline && deadline_s <= 0)
 		deadline_s = 1e-9;
 	bool pinned = false;
-	/* Kept out of *c until the child has gone its way: a write there
-	 * would cost it a page fault. */
+	/* The child reads nothing of *c, which is in the runner's own heap
+	 * (alloc.c): a test's process does not get that. */
 	pid_t pid = 0;
+	struct deft_out_counter *counter = NULL;
+	size_t nothers = 0;
 	if (ok) {
-		c->counter = deft_sup_counter_take();
+		c->counter = counter = deft_sup_counter_take();
+		nothers = list_others();
 		fflush(NULL);
 		pinned = children == NULL && pin_here();
 		pid = fork();
@@ -288,12 +312,12 @@ static struct child *spawn(const struct deft_test_def *def, unsigned retry,
 			dup2(dev_null, STDIN_FILENO);
 			close(dev_null);
 		}
-		close_all_but(keep);
+		close_others(nothers, keep);
 		close(sv[0]);
 		close(out[0]);
 		close(err[0]);
 		setrlimit(RLIMIT_NOFILE, &fd_limit);
-		deft_child_run(def, sv[1], out[1], err[1], c->counter,
+		deft_child_run(def, sv[1], out[1], err[1], counter,
 		               deadline_s, what);
 	}
 	c->pid = pid;
@@ -643,6 +667,8 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	getrlimit(RLIMIT_NOFILE, &fd_limit);
 	struct rlimit raised = {fd_limit.rlim_max, fd_limit.rlim_max};
 	setrlimit(RLIMIT_NOFILE, &raised);
+	/* What is allocated from here on is the runner's alone. */
+	deft_runner_heap_start();
 	int64_t run_deadline = opt->run_timeout_ms
 	        ? deft_now_ns() + (int64_t)opt->run_timeout_ms * 1000000 : 0;
 	int interrupted = 0;
@@ -717,6 +743,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 		close(dev_null);
 	dev_null = -1;
 	deft_sup_signals_release(&sigs);
+	deft_runner_heap_stop();
 	if (run_timed_out && !interrupted)
 		return 0;
 	return interrupted;
