@@ -55,34 +55,58 @@ static struct rlimit fd_limit;          /* the one tests get */
  * on it would wait for its deadline.  -1: it keeps the runner's. */
 static int dev_null = -1;
 
-/* Seconds as %g prints them ("1.5s", "2s"), without floating point:
- * the runner formats durations at every test's end, and printf's
- * floating point reaches deep into its stack. */
-static void format_seconds(char *buf, size_t size, long ms)
+/* Writes v's decimal digits at p; returns their end. */
+static char *put_digits(char *p, unsigned long v)
 {
-	long frac = ms % 1000;
-	int digits = 3;
-	while (frac && frac % 10 == 0) {
-		frac /= 10;
-		digits--;
-	}
-	if (frac)
-		snprintf(buf, size, "%ld.%0*lds", ms / 1000, digits, frac);
-	else
-		snprintf(buf, size, "%lds", ms / 1000);
+	char rev[24];
+	int n = 0;
+	do
+		rev[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = rev[--n];
+	return p;
 }
 
+/* As "%ldms" and %g's seconds ("1.5s", "2s", "1m30s") print it, by
+ * hand: the runner formats durations at every test's end, and printf
+ * reaches deep into the stack (its floating point deeper still), pages
+ * the runner would write again after each fork. */
 void deft_format_duration(char *buf, size_t size, long ms)
 {
+	char text[64], *p = text;
 	if (ms < 1000) {
-		snprintf(buf, size, "%ldms", ms);
-	} else if (ms < 60000) {
-		format_seconds(buf, size, ms);
+		if (ms < 0)
+			*p++ = '-';
+		p = put_digits(p, ms < 0 ? 0UL - (unsigned long)ms
+		                         : (unsigned long)ms);
+		*p++ = 'm';
 	} else {
-		int n = snprintf(buf, size, "%ldm", ms / 60000);
-		if (n >= 0 && (size_t)n < size)
-			format_seconds(buf + n, size - (size_t)n, ms % 60000);
+		if (ms >= 60000) {
+			p = put_digits(p, (unsigned long)(ms / 60000));
+			*p++ = 'm';
+			ms %= 60000;
+		}
+		p = put_digits(p, (unsigned long)(ms / 1000));
+		long frac = ms % 1000;
+		if (frac) {
+			*p++ = '.';
+			*p++ = (char)('0' + frac / 100);
+			if (frac % 100) {
+				*p++ = (char)('0' + frac / 10 % 10);
+				if (frac % 10)
+					*p++ = (char)('0' + frac % 10);
+			}
+		}
 	}
+	*p++ = 's';
+	size_t n = (size_t)(p - text);
+	if (size == 0)
+		return;
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
 }
 
 static void set_nonblocking(int fd)

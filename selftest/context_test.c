@@ -254,8 +254,8 @@ TEST(a_forked_child_cancels_its_own_contexts)
 	T_EXPECT(t, !t_ctx_wait(c, 50));       /* ours is untouched */
 }
 
-/* Durations in reports read as %g prints seconds, without its floating
- * point (supervisor.c). */
+/* Durations in reports read as "%ldms" and %g's seconds print them,
+ * printed by hand (supervisor.c). */
 TEST(durations_read_as_go_prints_them)
 {
 	static const struct {
@@ -266,6 +266,7 @@ TEST(durations_read_as_go_prints_them)
 		{1500, "1.5s"}, {1250, "1.25s"}, {1001, "1.001s"},
 		{59999, "59.999s"}, {60000, "1m0s"}, {90000, "1m30s"},
 		{90500, "1m30.5s"}, {600000, "10m0s"}, {3723004, "62m3.004s"},
+		{1010, "1.01s"}, {1100, "1.1s"}, {-5, "-5ms"}, {-1500, "-1500ms"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[32];
