@@ -302,11 +302,13 @@ void deft_fiber_pause(T *t)
 
 void deft_carrier_after_fork(void)
 {
-	/* The threads did not cross the fork: forget them. */
-	pthread_mutex_init(&idle_lock, NULL);
+	/* The threads did not cross the fork: forget them.  Locks are
+	 * reset by assignment, as they were made: a call into libc's
+	 * pthread_mutex_init would cost a test's process a page fault. */
+	idle_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	idle_workers = NULL;
-	pthread_mutex_init(&runner_lock, NULL);
-	pthread_mutex_init(&carrier_lock, NULL);
+	runner_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	carrier_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	runq_head = NULL;
 	runq_tail = &runq_head;
 	runq_len = 0;

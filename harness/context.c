@@ -326,6 +326,6 @@ void deft_ctx_cancel_run(const char *cause)
 
 void deft_ctx_after_fork(void)
 {
-	pthread_mutex_init(&ctx_lock, NULL);
+	ctx_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	deft_run_canceller_after_fork();
 }

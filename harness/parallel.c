@@ -319,12 +319,12 @@ void t_parallel(T *t)
 void deft_parallel_after_fork(void)
 {
 	deft_carrier_after_fork();
-	pthread_mutex_init(&slot_lock, NULL);
+	slot_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	slots_used = 1;
 	ready_head = NULL;
 	ready_tail = &ready_head;
-	pthread_mutex_init(&family_lock, NULL);
-	pthread_cond_init(&family_changed, NULL);
+	family_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	family_changed = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	root_family = (struct deft_family){NULL, 0};
 	run_done = 0;
 }
