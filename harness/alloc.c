@@ -115,7 +115,8 @@ static void *own_alloc(size_t n)
 	return p;
 }
 
-/* Grows the block that was handed out last where it is. */
+/* Grows the block that was handed out last where it is, to n bytes,
+ * more than it has. */
 static bool own_grow_in_place(void *p, size_t n)
 {
 	size_t start = (size_t)((char *)p - own_base);
@@ -235,11 +236,13 @@ static void runner_free(void *p)
 
 /* ---- what deft calls ---- */
 
+/* The runner's heap first: a test may start one in a process of its
+ * own (alloc_test.c does), where the own heap is on as well. */
 static void *any_alloc(size_t n, bool zero)
 {
-	void *p = own_alloc(n);
+	void *p = runner_alloc(n, zero);
 	if (p == NULL)
-		p = runner_alloc(n, zero);
+		p = own_alloc(n);
 	return p;
 }
 
@@ -286,9 +289,11 @@ void *deft_xrealloc(void *old, size_t n)
 			out_of_memory(n);
 		return p;
 	}
-	if (own_grow_in_place(old, n))
-		return old;
+	/* Smaller: where it is, keeping its size, since the bytes it gives
+	 * up are not fresh any more (deft_xcalloc counts on that). */
 	size_t had = *size_of(old);
+	if (n <= had || own_grow_in_place(old, n))
+		return old;
 	void *p = deft_xmalloc(n);
 	memcpy(p, old, had < n ? had : n);
 	return p;
