@@ -416,6 +416,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 	deft_ctx_after_fork();
 	deft_ctx_set_child_deadline(deadline_s, deadline_what);
 	deft_leak_forget_last_in_child();
+	deft_snapshot_forget_runners();
 	deft_main_cleanups_forget();
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(DEFT_CHILD_SETUP_FAILED);

@@ -404,15 +404,16 @@ static void forget_cache(void)
 	cache_close(&cache.task_dir);
 	cache_close(&cache.status);
 	cache_close(&cache.children);
-	/* Not freed: a test's process (whose descriptor table differs)
-	 * allocates its own from its own heap, not among the runner's
-	 * pages (alloc.c).  Kept in sight for LeakSanitizer. */
-	if (cache.poll != NULL) {
-		forgotten_poll = cache.poll;
-		cache.poll = NULL;
-		cache.npoll = 0;
-	}
 	deft_leak_forget_last_in_child();
+}
+
+void deft_snapshot_forget_runners(void)
+{
+	/* Not freed: the runner's, copied; kept in sight for LeakSanitizer,
+	 * once (a process this one forks keeps this one's array). */
+	forgotten_poll = cache.poll;
+	cache.poll = NULL;
+	cache.npoll = 0;
 }
 
 /* Reads a small /proc file into buf without its final newline. */

@@ -38,6 +38,10 @@ void deft_snapshot_free(struct snapshot *s);
  * own snapshots; the supervisor calls it before it forks, so that each
  * test process does not do it again (a page fault each). */
 void deft_snapshot_prepare(void);
+/* In a test's process: the descriptor table differs from the runner's,
+ * and so will the array that polls it, which the process allocates from
+ * its own heap rather than grow the runner's copy (alloc.c). */
+void deft_snapshot_forget_runners(void);
 
 /* Reads a small /proc file into buf, without its final newline. */
 bool deft_proc_read_small(const char *path, char *buf, size_t size);
