@@ -52,7 +52,8 @@ static void out_of_memory(size_t n)
 	abort();
 }
 
-/* Each block is its size, then the block, aligned as malloc's. */
+/* In the own heap each block is its size, then the block, aligned as
+ * malloc's. */
 enum { ALIGN = 16, HEADER = 16, RESERVED = 1 << 20 };
 
 static char *own_base;
