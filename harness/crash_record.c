@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "protocol.h"
 #include "child.h"
+#include "text.h"
 
 #include <execinfo.h>
 #include <signal.h>
@@ -18,35 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
-
-struct text {
-	char *p;
-	size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-	while (n-- > 0 && t->len < t->cap)
-		t->p[t->len++] = *s++;
-}
-
-static void text_puts(struct text *t, const char *s)
-{
-	text_add(t, s, strlen(s));
-}
-
-static void text_int(struct text *t, long v)
-{
-	char digits[24];
-	size_t i = sizeof(digits);
-	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
-	do
-		digits[--i] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		digits[--i] = '-';
-	text_add(t, digits + i, sizeof(digits) - i);
-}
 
 /* The name a cleanup is known by: the function given to t_cleanup, or the
  * function of a t_defer. */

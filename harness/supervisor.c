@@ -21,6 +21,7 @@
 #include "child.h"
 #include "leak_snapshot.h"
 #include "supervised.h"
+#include "text.h"
 #include "../reporters/report.h"
 
 #include <dirent.h>
@@ -55,58 +56,35 @@ static struct rlimit fd_limit;          /* the one tests get */
  * on it would wait for its deadline.  -1: it keeps the runner's. */
 static int dev_null = -1;
 
-/* Writes v's decimal digits at p; returns their end. */
-static char *put_digits(char *p, unsigned long v)
-{
-	char rev[24];
-	int n = 0;
-	do
-		rev[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n > 0)
-		*p++ = rev[--n];
-	return p;
-}
-
-/* As "%ldms" and %g's seconds ("1.5s", "2s", "1m30s") print it, by
- * hand: the runner formats durations at every test's end, and printf
+/* As "%ldms" and %g's seconds ("1.5s", "2s", "1m30s") print it, without
+ * printf: the runner formats durations at every test's end, and printf
  * reaches deep into the stack (its floating point deeper still), pages
  * the runner would write again after each fork. */
 void deft_format_duration(char *buf, size_t size, long ms)
 {
-	char text[64], *p = text;
-	if (ms < 1000) {
-		if (ms < 0)
-			*p++ = '-';
-		p = put_digits(p, ms < 0 ? 0UL - (unsigned long)ms
-		                         : (unsigned long)ms);
-		*p++ = 'm';
-	} else {
-		if (ms >= 60000) {
-			p = put_digits(p, (unsigned long)(ms / 60000));
-			*p++ = 'm';
-			ms %= 60000;
-		}
-		p = put_digits(p, (unsigned long)(ms / 1000));
-		long frac = ms % 1000;
-		if (frac) {
-			*p++ = '.';
-			*p++ = (char)('0' + frac / 100);
-			if (frac % 100) {
-				*p++ = (char)('0' + frac / 10 % 10);
-				if (frac % 10)
-					*p++ = (char)('0' + frac % 10);
-			}
-		}
-	}
-	*p++ = 's';
-	size_t n = (size_t)(p - text);
 	if (size == 0)
 		return;
-	if (n > size - 1)
-		n = size - 1;
-	memcpy(buf, text, n);
-	buf[n] = '\0';
+	struct text t = text_in(buf, size);
+	if (ms < 1000) {
+		text_int(&t, ms);
+		text_puts(&t, "ms");
+	} else {
+		if (ms >= 60000) {
+			text_int(&t, ms / 60000);
+			text_puts(&t, "m");
+			ms %= 60000;
+		}
+		text_int(&t, ms / 1000);
+		long frac = ms % 1000;
+		char f[4] = {'.', (char)('0' + frac / 100),
+		             (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
+		size_t n = sizeof(f);
+		while (n > 1 && f[n - 1] == '0')
+			n--;
+		text_add(&t, f, n > 1 ? n : 0);
+		text_puts(&t, "s");
+	}
+	text_end(&t);
 }
 
 static void set_nonblocking(int fd)
