@@ -5,26 +5,29 @@
  * descriptors with their device and inode, threads, the children of the
  * test's thread, the environment, the working directory and the umask.
  * deft_leak_after() takes the same snapshot after the last cleanup and
- * reports the differences.  The check runs after every top-level test, so
- * the common case, nothing changed, costs one snapshot (leak_snapshot.c):
- * a clean "after" is the next test's "before", and names, link targets
- * and process states are read only for what is reported.  A verdict of
- * leak is never taken at once: the snapshot is taken again after growing
- * sleeps, for up to a second while leaked threads remain (as goleak
- * does), for up to a quarter of one while a leak remains and other
- * threads run that may still release it (a server's worker closing its
- * side of a connection), and at least once otherwise, so that a thread on its way out or a loaded
- * machine is not reported.  Where a leaked thread or descriptor was
- * created is not known: interposing pthread_create and open would fight
- * the sanitizers' own interceptors, so deft does not.
+ * reports the differences; what can be put back as it is found
+ * (standard descriptors, environment, working directory, umask),
+ * leak_restore.c puts back.  The check runs after every top-level test,
+ * so the common case, nothing changed, costs one snapshot
+ * (leak_snapshot.c): a clean "after" is the next test's "before", and
+ * names, link targets and process states are read only for what is
+ * reported.  A verdict of leak is never taken at once: the snapshot is
+ * taken again after growing sleeps, for up to a second while leaked
+ * threads remain (as goleak does), for up to a quarter of one while a
+ * leak remains and other threads run that may still release it (a
+ * server's worker closing its side of a connection), and at least once
+ * otherwise, so that a thread on its way out or a loaded machine is not
+ * reported.  Where a leaked thread or descriptor was created is not
+ * known: interposing pthread_create and open would fight the
+ * sanitizers' own interceptors, so deft does not.
  */
 #include "internal.h"
 #include "../reporters/report.h"
+#include "leak_restore.h"
 #include "leak_snapshot.h"
 #include "sanitizers.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,50 +282,6 @@ static void describe_fd(struct deft_buf *out, int fd, bool reopened)
 	                "file it was before the test)" : "");
 }
 
-/* Copies of descriptors 0, 1 and 2 as the run began without isolation
- * (-1 where one was closed), to put back after a test that closed or
- * replaced one: the tests after it, and the runner's own messages to
- * stderr, would lose them. */
-static int std_copy[3] = {-1, -1, -1};
-
-void deft_leak_keep_std_fds(void)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		std_copy[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (std_copy[fd] >= 0)
-			deft_leak_ignore_own_fd(std_copy[fd]);
-	}
-}
-
-/* Puts back standard descriptor fd as it was before the test, from its
- * copy, with its stdio stream: flushed first, so that what the test
- * printed goes where the test sent it, and opened again if the test
- * closed it with fclose. */
-static bool restore_std_fd(int fd, const struct fd_id *was)
-{
-	struct stat st;
-	if (std_copy[fd] < 0 || fstat(std_copy[fd], &st) != 0 ||
-	    st.st_dev != was->dev || st.st_ino != was->ino)
-		return false;
-	FILE **stream = fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr;
-	bool closed = fileno(*stream) < 0;
-	if (!closed)
-		fflush(*stream);
-	if (dup2(std_copy[fd], fd) != fd)
-		return false;
-	if (closed) {
-		/* glibc's std streams are variables, meant to be set */
-		FILE *f = fdopen(fd, fd == 0 ? "r" : "w");
-		if (f == NULL)
-			return false;
-		if (fd == 2)
-			setvbuf(f, NULL, _IONBF, 0);
-		*stream = f;
-	}
-	clearerr(*stream);
-	return true;
-}
-
 static void compare_fds(struct deft_leak *l, const struct snapshot *now,
                         struct verdict *v, struct deft_buf *out,
                         bool restore)
@@ -337,21 +296,21 @@ static void compare_fds(struct deft_leak *l, const struct snapshot *now,
 		v->leaks++;
 		if (out)
 			describe_fd(out, fd, reopened);
-		if (reopened && fd < 3 && restore && restore_std_fd(fd, was) &&
-		    out)
+		if (reopened && fd < 3 && restore &&
+		    deft_leak_restore_std_fd(fd, was) && out)
 			deft_buf_puts(out, " (restored)");
 	}
 	/* A standard descriptor closed: only without isolation do later
 	 * tests depend on it. */
 	for (int fd = 0; fd < 3; fd++) {
 		const struct fd_id *was = find_fd(&l->before, fd);
-		if (std_copy[fd] < 0 || was == NULL || find_fd(now, fd) ||
+		if (!deft_leak_std_kept(fd) || was == NULL || find_fd(now, fd) ||
 		    fd_ignored(l, fd))
 			continue;
 		v->leaks++;
 		if (out)
 			deft_buf_printf(out, "\nfile descriptor %d: closed", fd);
-		if (restore && restore_std_fd(fd, was) && out)
+		if (restore && deft_leak_restore_std_fd(fd, was) && out)
 			deft_buf_puts(out, " (restored)");
 	}
 }
@@ -538,12 +497,8 @@ static void env_differences(const struct snapshot *was,
 			describe_value(out, e);
 			deft_buf_puts(out, restore ? " (restored)" : "");
 		}
-		if (restore) {
-			char *name = deft_xstrndup(e, len);
-			const char *eq = strchr(e, '=');
-			setenv(name, eq ? eq + 1 : "", 1);
-			deft_free(name);
-		}
+		if (restore)
+			deft_leak_restore_env(e, len, true);
 	}
 	e = now->env.data;
 	for (size_t i = 0; i < now->nenv; i++, e += strlen(e) + 1) {
@@ -558,11 +513,8 @@ static void env_differences(const struct snapshot *was,
 			deft_buf_printf(out, ", was unset%s",
 			                restore ? " (restored)" : "");
 		}
-		if (restore) {
-			char *name = deft_xstrndup(e, len);
-			unsetenv(name);
-			deft_free(name);
-		}
+		if (restore)
+			deft_leak_restore_env(e, len, false);
 	}
 }
 
@@ -595,8 +547,10 @@ static struct verdict compare(struct deft_leak *l, const struct snapshot *now,
 			                "%s%s", now->cwd ? now->cwd :
 			                "(removed)", was->cwd ? was->cwd : "?",
 			                restore ? " (restored)" : "");
-		if (restore && was->cwd && chdir(was->cwd) != 0 && out)
-			deft_buf_printf(out, " - no: %s", strerror(errno));
+		int e = restore && was->cwd ? deft_leak_restore_cwd(was->cwd)
+		                            : 0;
+		if (e && out)
+			deft_buf_printf(out, " - no: %s", strerror(e));
 	}
 	if (was->umask != now->umask) {
 		v.leaks++;
@@ -606,7 +560,7 @@ static struct verdict compare(struct deft_leak *l, const struct snapshot *now,
 			                (unsigned)was->umask,
 			                restore ? " (restored)" : "");
 		if (restore)
-			umask(was->umask);
+			deft_leak_restore_umask(was->umask);
 	}
 	return v;
 }
