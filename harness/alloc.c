@@ -33,11 +33,18 @@
  * supervised (its copy of a pointer to it leads nowhere): see spawn and
  * deft_report_reset.
  *
- * Under a sanitizer neither is used, so that deft's memory stays checked.
+ * After a crash in the runner's own process (run_exit.c), malloc may be
+ * what crashed, holding its lock, or its heap what broke, and the reports
+ * still have to be finished.  deft then allocates from the own heap, and
+ * past it from fresh mappings, and frees nothing: the process is dying.
+ *
+ * Under a sanitizer none of these is used, so that deft's memory stays
+ * checked.
  */
 #include "buf.h"
 #include "sanitizers.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static void out_of_memory(size_t n)
 {
@@ -59,6 +67,8 @@ enum { ALIGN = 16, HEADER = 16, RESERVED = 1 << 20 };
 static char *own_base;
 static size_t own_used;         /* bytes handed out, atomically */
 static bool own_on;
+/* Since a crash in the runner's process: malloc is not called. */
+static bool avoiding;
 /* The runner's heap, below; its bookkeeping is the reservation's first
  * bytes, so that writing it costs no fault either. */
 static struct runner_heap *runner;
@@ -86,7 +96,7 @@ void deft_own_heap_start(void)
 	own_on = own_base != NULL;
 }
 
-static bool owned(const void *p)
+static bool in_own_heap(const void *p)
 {
 	return own_base != NULL && (const char *)p >= own_base &&
 	       (const char *)p < own_base + RESERVED;
@@ -120,6 +130,8 @@ static void *own_alloc(size_t n)
  * more than it has. */
 static bool own_grow_in_place(void *p, size_t n)
 {
+	if (!in_own_heap(p))
+		return false;
 	size_t start = (size_t)((char *)p - own_base);
 	size_t end = start + rounded(*size_of(p));
 	if (n > RESERVED - start)
@@ -130,6 +142,76 @@ static bool own_grow_in_place(void *p, size_t n)
 		return false;
 	*size_of(p) = n;
 	return true;
+}
+
+/* ---- after a crash: past the own heap ---- */
+
+/* Mappings of at least SPILL_MIN bytes, each handed out as the own heap
+ * is, under a spin lock: the thread that crashed may hold any other. */
+enum { SPILLS = 64, SPILL_MIN = 4 << 20 };
+static struct spill {
+	char *base;
+	size_t size, used;
+} spills[SPILLS];
+static size_t nspills;
+static bool spill_lock;
+
+static void *spill_alloc(size_t n)
+{
+	size_t need = HEADER + rounded(n);
+	if (need < n)
+		return NULL;
+	while (__atomic_test_and_set(&spill_lock, __ATOMIC_ACQUIRE))
+		;
+	struct spill *s = nspills ? &spills[nspills - 1] : NULL;
+	if ((s == NULL || s->size - s->used < need) && nspills < SPILLS) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		size_t size = need > SPILL_MIN ? (need + page - 1) & ~(page - 1)
+		                               : SPILL_MIN;
+		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			s = &spills[nspills];
+			*s = (struct spill){m, size, 0};
+			__atomic_store_n(&nspills, nspills + 1,
+			                 __ATOMIC_RELEASE);
+		}
+	}
+	void *p = NULL;
+	if (s != NULL && s->size - s->used >= need) {
+		p = s->base + s->used + HEADER;
+		s->used += need;
+		*size_of(p) = n;
+	}
+	__atomic_clear(&spill_lock, __ATOMIC_RELEASE);
+	return p;
+}
+
+/* Whether p is the own heap's or a spill's: a block with its size
+ * before it, which no free takes back. */
+static bool owned(const void *p)
+{
+	if (in_own_heap(p))
+		return true;
+	size_t n = __atomic_load_n(&nspills, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < n; i++)
+		if ((const char *)p >= spills[i].base &&
+		    (const char *)p < spills[i].base + spills[i].size)
+			return true;
+	return false;
+}
+
+void deft_avoid_malloc(void)
+{
+#if !DEFT_ASAN && !DEFT_TSAN
+	own_on = own_base != NULL;
+	__atomic_store_n(&avoiding, true, __ATOMIC_RELEASE);
+#endif
+}
+
+bool deft_avoiding_malloc(void)
+{
+	return __atomic_load_n(&avoiding, __ATOMIC_ACQUIRE);
 }
 
 /* ---- the runner's heap ---- */
@@ -241,6 +323,11 @@ static void runner_free(void *p)
  * own (alloc_test.c does), where the own heap is on as well. */
 static void *any_alloc(size_t n, bool zero)
 {
+	if (deft_avoiding_malloc()) {
+		/* Fresh pages, zero. */
+		void *p = own_alloc(n);
+		return p ? p : spill_alloc(n);
+	}
 	void *p = runner_alloc(n, zero);
 	if (p == NULL)
 		p = own_alloc(n);
@@ -273,30 +360,32 @@ void *deft_xrealloc(void *old, size_t n)
 {
 	if (old == NULL)
 		return deft_xmalloc(n);
+	size_t had;
 	if (runner_owns(old)) {
 		size_t *h = runner_header(old);
 		if (n + HEADER <= (size_t)1 << h[0]) {
 			h[1] = n;
 			return old;
 		}
-		void *p = deft_xmalloc(n);
-		memcpy(p, old, h[1] < n ? h[1] : n);
-		runner_free(old);
-		return p;
-	}
-	if (!owned(old)) {
+		had = h[1];
+	} else if (owned(old)) {
+		/* Smaller: where it is, keeping its size, since the bytes it
+		 * gives up are not fresh any more (deft_xcalloc counts on
+		 * that). */
+		had = *size_of(old);
+		if (n <= had || own_grow_in_place(old, n))
+			return old;
+	} else if (!deft_avoiding_malloc()) {
 		void *p = realloc(old, n ? n : 1);
 		if (p == NULL)
 			out_of_memory(n);
 		return p;
+	} else {
+		had = malloc_usable_size(old);
 	}
-	/* Smaller: where it is, keeping its size, since the bytes it gives
-	 * up are not fresh any more (deft_xcalloc counts on that). */
-	size_t had = *size_of(old);
-	if (n <= had || own_grow_in_place(old, n))
-		return old;
 	void *p = deft_xmalloc(n);
 	memcpy(p, old, had < n ? had : n);
+	deft_free(old);
 	return p;
 }
 
@@ -324,7 +413,7 @@ char *deft_xstrndup(const char *s, size_t n)
 
 void deft_free(void *p)
 {
-	if (p == NULL || owned(p))
+	if (p == NULL || owned(p) || deft_avoiding_malloc())
 		return;
 	if (runner_owns(p))
 		runner_free(p);

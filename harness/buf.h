@@ -8,6 +8,7 @@
 #define DEFT_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -52,4 +53,8 @@ void deft_own_heap_start(void);
 /* The runner allocates from its own heap while it supervises. */
 void deft_runner_heap_start(void);
 void deft_runner_heap_stop(void);
+/* After a crash in the runner's process: deft allocates without malloc,
+ * from the own heap (reserved) and fresh mappings, and frees nothing. */
+void deft_avoid_malloc(void);
+bool deft_avoiding_malloc(void);
 #endif

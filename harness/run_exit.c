@@ -26,10 +26,14 @@
  *    among them; the tests beside it fail too; the reports are finished;
  *    then the signal has its way, as it had before (the default, or a
  *    sanitizer's handler), so a core dump or a debugger still sees it.
- *    No cleanup runs in a process that has crashed.  The handler uses
- *    what is not async-signal-safe, since the process is dying anyway:
- *    should it hang (a crash inside malloc, say), an alarm ends it
- *    STUCK_S seconds later, with a line on stderr.
+ *    No cleanup runs in a process that has crashed.  The crash may be
+ *    malloc's own (a double free, found with malloc's lock held): the
+ *    handler calls no malloc or free, directly or through stdio or the
+ *    symbolizer (alloc.c, report.c, symbolize.c).  It still uses what is
+ *    not async-signal-safe, since the process is dying anyway: should it
+ *    hang on a lock the crashed code or another thread holds (a report
+ *    stream blocked on a full pipe, say), an alarm ends it STUCK_S
+ *    seconds later, with a line on stderr.
  *
  *  - pthread_exit on the thread running a test here: nothing would end
  *    the test, and the run would wait for it until -timeout.  A
@@ -49,6 +53,7 @@
 #include "protocol.h"
 #include "sanitizers.h"
 #include "../reporters/report.h"
+#include "../reporters/report_file.h"
 
 #include <execinfo.h>
 #include <signal.h>
@@ -293,6 +298,7 @@ static void on_stuck(int sig)
 	(void)sig;
 	ssize_t n = write(STDERR_FILENO, stuck_msg, stuck_len);
 	(void)n;
+	deft_report_files_abandon();
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigaction(crash_signo, &dfl, NULL);
 	unblock(crash_signo);
@@ -332,6 +338,9 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 		die_of(sig, si, uc);
 		return;
 	}
+	/* The crash may be malloc's, with its lock held or its heap
+	 * broken (a double free): what follows does without it. */
+	deft_avoid_malloc();
 	T *t = deft_current();
 	arm_stuck_alarm(sig, t);
 	T *main = deft_main_cleanups_test(false);
@@ -383,6 +392,13 @@ static void catch_crashes(void)
 	 * trivial test's cost). */
 	void *warm[1];
 	backtrace(warm, 1);
+	/* What the reports allocate after a crash (alloc.c). */
+	deft_own_heap_reserve();
+	/* gmtime_r reads the time zone on its first call, with malloc:
+	 * JUnit's timestamps are formatted as the run ends. */
+	struct tm tm;
+	time_t epoch = 0;
+	gmtime_r(&epoch, &tm);
 	struct sigaction sa = {.sa_sigaction = on_crash,
 	                       .sa_flags = SA_SIGINFO | SA_ONSTACK};
 	sigemptyset(&sa.sa_mask);

@@ -14,6 +14,10 @@
  * The supervisor waits for it and meanwhile watches no test: one that
  * takes over ADDR2LINE_MS is killed, and the run's backtraces go on
  * with what dladdr knows, saying why.
+ *
+ * The run's own process symbolizes its own crash (run_exit.c), which may
+ * have been malloc's: this calls no malloc then (alloc.c), nor
+ * posix_spawn's file actions, which would.
  */
 #define _GNU_SOURCE
 #include "symbolize.h"
@@ -79,9 +83,7 @@ static void known_add(uint64_t addr, const char *function, const char *place)
 		return;
 	if (2 * (nknown + 1) > capknown) {
 		size_t cap = capknown ? 2 * capknown : 256;
-		struct known *table = calloc(cap, sizeof(*table));
-		if (table == NULL)
-			return;
+		struct known *table = deft_xcalloc(cap, sizeof(*table));
 		for (size_t i = 0; i < capknown; i++)
 			if (known[i].addr)
 				*known_slot(table, cap, known[i].addr) =
@@ -150,16 +152,48 @@ static char *next_line(char **at)
 	return line;
 }
 
+/* Starts argv, addr2line, its stdout on out and its stderr on /dev/null.
+ * Without malloc (alloc.c), by _Fork, which runs no fork handlers and so
+ * takes no lock; the child only moves descriptors and execs.
+ * RETURNS: 0, or an error number. */
+static int start(char **argv, int out, pid_t *pid)
+{
+	if (!deft_avoiding_malloc()) {
+		posix_spawn_file_actions_t fa;
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
+		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO,
+		                                 "/dev/null", O_WRONLY, 0);
+		int rc = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid_t child = _Fork();
+	if (child == 0) {
+		if (dup2(out, STDOUT_FILENO) < 0 ||
+		    (null >= 0 && dup2(null, STDERR_FILENO) < 0))
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int e = errno;
+	if (null >= 0)
+		close(null);
+	if (child < 0)
+		return e;
+	*pid = child;
+	return 0;
+}
+
 /* Runs addr2line once on the frames of one object not known yet, each
  * address once, and keeps its answers: the ones it gave within
  * ADDR2LINE_MS if it was killed then. */
 static void addr2line(struct frame *frames, size_t n, const char *object)
 {
-	char **argv = calloc(n + 6, sizeof(*argv));
-	char (*hex)[24] = calloc(n, sizeof(*hex));
-	size_t *which = calloc(n, sizeof(*which));
-	if (!argv || !hex || !which)
-		goto out;
+	char **argv = deft_xcalloc(n + 6, sizeof(*argv));
+	char (*hex)[24] = deft_xcalloc(n ? n : 1, sizeof(*hex));
+	size_t *which = deft_xcalloc(n ? n : 1, sizeof(*which));
 	size_t argc = 0, count = 0;
 	argv[argc++] = "addr2line";
 	argv[argc++] = "-C";
@@ -187,14 +221,8 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 	int p[2];
 	if (count == 0 || pipe2(p, O_CLOEXEC) < 0)
 		goto out;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
-	                                 O_WRONLY, 0);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	int rc = start(argv, p[1], &pid);
 	close(p[1]);
 	if (rc != 0) {
 		close(p[0]);
@@ -217,12 +245,12 @@ static void addr2line(struct frame *frames, size_t n, const char *object)
 		if (place == NULL)
 			break;
 		if (strcmp(function, "??") != 0)
-			fr->function = strdup(function);
+			fr->function = deft_xstrdup(function);
 		char *disc = strstr(place, " (discriminator");
 		if (disc)
 			*disc = '\0';
 		if (strncmp(place, "??", 2) != 0)
-			fr->place = strdup(place);
+			fr->place = deft_xstrdup(place);
 	}
 	deft_buf_free(&said);
 	/* What addr2line did not answer is not asked again either. */
@@ -238,9 +266,7 @@ out:
 void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
                     const char *indent)
 {
-	struct frame *frames = calloc(n ? n : 1, sizeof(*frames));
-	if (frames == NULL)
-		return;
+	struct frame *frames = deft_xcalloc(n ? n : 1, sizeof(*frames));
 	for (size_t i = 0; i < n; i++) {
 		frames[i].addr = addrs[i];
 		/* A return address points after the call: look up the call

@@ -206,7 +206,7 @@ static void console_begin(struct deft_reporter *r,
 {
 	struct console *c = (struct console *)r;
 	int fd = c->own_stdout ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
-	c->out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	c->out = fd >= 0 ? deft_report_fdopen(fd) : NULL;
 	if (c->out == NULL) {
 		/* No stdout to copy: its writes fail, and the run says so. */
 		if (fd >= 0)

@@ -153,7 +153,7 @@ static void json_begin(struct deft_reporter *r,
 	j->package_json = deft_buf_take(&b);
 	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	int fd = fcntl(j->fd, F_DUPFD_CLOEXEC, 3);
-	j->out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	j->out = fd >= 0 ? deft_report_fdopen(fd) : NULL;
 	if (j->out == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -276,7 +276,7 @@ static bool json_finish(struct deft_reporter *r,
 	        j->package, elapsed);
 	action(j, failed ? "fail" : "pass", NULL, elapsed);
 	bool ok = !j->write_failed;
-	if (j->out && fclose(j->out) != 0)
+	if (j->out && deft_report_fclose(j->out) != 0)
 		ok = false;
 	j->out = NULL;
 	if (!ok)

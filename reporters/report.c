@@ -267,6 +267,24 @@ void deft_report_drop_stream(FILE *out)
 	close(fileno(out));
 }
 
+FILE *deft_report_fdopen(int fd)
+{
+	FILE *f = fdopen(fd, "w");
+	/* A first write takes the buffer, sized and line-buffered or not
+	 * as the descriptor wants; the byte is taken back unwritten. */
+	if (f && fputc('-', f) != EOF)
+		__fpurge(f);
+	return f;
+}
+
+int deft_report_fclose(FILE *out)
+{
+	if (!deft_avoiding_malloc())
+		return fclose(out);
+	int rc = fflush(out);
+	return close(fileno(out)) == 0 ? rc : EOF;
+}
+
 bool deft_report_finish(void)
 {
 	bool ok = true;

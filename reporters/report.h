@@ -145,6 +145,13 @@ void deft_report_forked(void);
 /* For a forked callback: lets go of out without writing what its buffer
  * holds; the FILE stays allocated, and can write nothing. */
 void deft_report_drop_stream(FILE *out);
+/* fdopen(fd, "w") for a report, its buffer taken at once; NULL if fdopen
+ * fails.  A crash may be malloc's, which the first write into a stream
+ * would call, and after one the reports are still written (run_exit.c). */
+FILE *deft_report_fdopen(int fd);
+/* fclose for a report's stream; after a crash, flushes and closes the
+ * descriptor but keeps the FILE, as freeing it would call free. */
+int deft_report_fclose(FILE *out);
 
 /* The console reporter: Go's format, verbose or not, on stdout; with
  * own_stdout (tests run in the runner's process) on a copy of stdout

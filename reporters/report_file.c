@@ -26,9 +26,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The temporaries made and not yet put in place, for
+ * deft_report_files_abandon. */
+enum { TEMPS = 8 };
+static char *volatile temps[TEMPS];
+
+static void note_temp(char *tmp, char *was)
+{
+	for (size_t i = 0; i < TEMPS; i++)
+		if (temps[i] == was) {
+			temps[i] = tmp;
+			return;
+		}
+}
+
+void deft_report_files_abandon(void)
+{
+	for (size_t i = 0; i < TEMPS; i++)
+		if (temps[i] != NULL)
+			unlink(temps[i]);
+}
+
 /* Frees what f holds, the file closed already. */
 static void discard(struct deft_report_file *f)
 {
+	if (f->tmp)
+		note_temp(NULL, f->tmp);
 	deft_free(f->tmp);
 	deft_free(f->path);
 	*f = (struct deft_report_file){NULL, NULL, false, NULL};
@@ -133,7 +156,7 @@ bool deft_report_file_open(struct deft_report_file *f, const char *flag,
 	mode_t mask = umask(0);
 	umask(mask);
 	fchmod(fd, 0666 & ~mask);
-	f->out = fdopen(fd, "w");
+	f->out = deft_report_fdopen(fd);
 	if (f->out == NULL) {
 		fprintf(stderr, "deft: %s: %s: %s\n", flag, f->path,
 		        strerror(errno));
@@ -143,6 +166,8 @@ bool deft_report_file_open(struct deft_report_file *f, const char *flag,
 		discard(f);
 		return false;
 	}
+	if (f->tmp)
+		note_temp(f->tmp, NULL);
 	return true;
 }
 
@@ -187,7 +212,7 @@ bool deft_report_file_close(struct deft_report_file *f, const char *flag,
 			ok = ok && copy_into(fileno(f->out), f->path);
 		else
 			ok = fsync(fileno(f->out)) == 0 && ok;
-		ok = fclose(f->out) == 0 && ok;
+		ok = deft_report_fclose(f->out) == 0 && ok;
 		f->out = NULL;
 		if (ok && f->tmp && rename(f->tmp, f->path) != 0)
 			ok = false;

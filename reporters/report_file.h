@@ -27,4 +27,7 @@ bool deft_report_file_close(struct deft_report_file *f, const char *flag,
 /* In a process forked from the runner: the file is the runner's, and is
  * neither flushed nor closed here. */
 void deft_report_file_forked(struct deft_report_file *f);
+/* Removes the files of the reports not put in place yet, for a process
+ * that dies before it can finish them.  Async-signal-safe. */
+void deft_report_files_abandon(void);
 #endif

@@ -60,7 +60,7 @@ static void tap_begin(struct deft_reporter *r, const struct deft_run_info *run)
 	struct tap *p = (struct tap *)r;
 	(void)run;
 	int fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
-	p->out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	p->out = fd >= 0 ? deft_report_fdopen(fd) : NULL;
 	if (p->out == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -251,7 +251,7 @@ static bool tap_finish(struct deft_reporter *r, const struct deft_totals *tot)
 	tap_write(p, plan, (size_t)len);
 	(void)tot;
 	bool ok = !p->write_failed;
-	if (p->out && fclose(p->out) != 0)
+	if (p->out && deft_report_fclose(p->out) != 0)
 		ok = false;
 	p->out = NULL;
 	if (!ok)

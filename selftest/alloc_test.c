@@ -3,6 +3,7 @@
  * (harness/alloc.c): what they hand out reads as malloc's would.
  */
 #include <deft.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,4 +84,49 @@ TEST(the_runners_heap_reuses_blocks_as_malloc_would)
 	t_skip(t, "under a sanitizer deft allocates from malloc alone");
 #endif
 	t_expect_exit(t, 0, runner_heap, NULL);
+}
+
+/* After a crash in the runner's process, deft allocates without malloc
+ * (run_exit.c), here in a process of the test's own: the own heap, then
+ * fresh mappings past it; a block malloc gave before keeps its bytes when
+ * it grows, and no free reaches malloc, which would abort at the second
+ * free of the same block. */
+static void avoiding_malloc(void *arg)
+{
+	(void)arg;
+	int fails = 0;
+	char *before = malloc(2000);    /* as deft's blocks from before */
+	memcpy(before, "kept", 5);
+	deft_own_heap_reserve();
+	deft_avoid_malloc();
+	fails += !deft_avoiding_malloc();
+	struct mallinfo2 was = mallinfo2();
+	/* Three times what the own heap holds, zeroed as asked. */
+	for (int i = 0; i < 32; i++) {
+		unsigned char *p = deft_xcalloc(1, 100 << 10);
+		fails += !all_zero(p, 100 << 10);
+		memset(p, 0xcd, 100 << 10);
+		deft_free(p);
+	}
+	char *big = deft_xmalloc(9 << 20);      /* more than a mapping */
+	memset(big, 1, 9 << 20);
+	before = deft_xrealloc(before, 1 << 16);
+	fails += strcmp(before, "kept") != 0;
+	char *s = deft_xstrdup("a string");
+	s = deft_xrealloc(s, 1 << 12);
+	fails += strcmp(s, "a string") != 0;
+	struct mallinfo2 is = mallinfo2();
+	fails += is.uordblks != was.uordblks || is.hblkhd != was.hblkhd;
+	deft_free(before);
+	deft_free(before);
+	deft_free(big);
+	_exit(fails);
+}
+
+TEST(after_a_crash_deft_allocates_without_malloc)
+{
+#if DEFT_ASAN || DEFT_TSAN
+	t_skip(t, "under a sanitizer deft allocates from malloc alone");
+#endif
+	t_expect_exit(t, 0, avoiding_malloc, NULL);
 }

@@ -6,13 +6,16 @@ main cleanups always.  selftest/progs/crashes crashes there in several
 ways: a fault in a subtest, abort() in a cleanup, a fault beside a
 parallel sibling, a stack overflow, a fault on a thread that runs no
 test, abort() in a main cleanup and in TEST_MAIN, and a double free that
-leaves malloc's lock held.  Each run must end with its -json stream
+leaves malloc's lock held (the reports are finished without malloc).
+Each run must end with its -json stream
 parsing line by line, its JUnit file valid and naming the crashed test as
 an error, the crash logged on the test that crashed with its signal,
 backtrace and the cleanups that did not run, the tests around it and
 beside it failed, nothing after it run, and the process dead of the
 signal: by the signal's default, or by AddressSanitizer's handler, which
 deft hands a fault on to (it reports a SIGSEGV itself and exits 1).
+A crash while another thread of the test is stuck in a report must be
+said on stderr, and the process die of it 10s later.
 """
 import os
 import re
@@ -192,13 +195,51 @@ def check_crashes(totals, variant, build):
             totals.skip(f"{variant}: crashes: a crash inside malloc",
                         "the sanitizer's heap reports a double free itself")
             return
-        proc, took = run(exe, [*none, "-run", "^double_free$"], tmp=tmp)[:2]
-        err = proc.stderr.decode("utf-8", "replace")
+        proc, _ = check_case(
+            totals, variant, exe, tmp, "a double free, inside malloc, "
+            "which holds its lock", [*none, "-run", "^double_free$"], -6, {
+                "double_free": ("fail", [
+                    r"deft: test crashed: SIGABRT \(Aborted\)\n"
+                    r" +backtrace:\n(.*\n)*?" + FRAME.format("double_free")]),
+            })
+        left = [f for f in os.listdir(tmp) if f != "report.xml"]
         totals.check(
-            f"{variant}: crashes: a crash inside malloc, which holds its "
-            f"lock: said on stderr, the process dies of it 10s later",
-            proc.returncode == -6 and 9.5 < took < 30 and re.search(
-                r"deft: the run's process crashed \(SIGABRT in test "
-                r"double_free\), and its reports could not be finished "
-                r"within 10s\n", err),
-            f"status {proc.returncode}, {took:.1f}s\n{err[-2000:]}")
+            f"{variant}: crashes: a double free: the reports finished at "
+            f"once, no temporary left", b"could not be finished"
+            not in proc.stderr and not left,
+            f"left {left}\n{proc.stderr.decode('utf-8', 'replace')[-2000:]}")
+        check_blocked(totals, variant, exe, tmp)
+
+
+def check_blocked(totals, variant, exe, tmp):
+    """A crash while a thread of the test's is stuck in a report, writing
+    into a -json pipe nobody reads: said on stderr, and the process dies
+    of the signal 10s later, its JUnit file's temporary removed."""
+    name = f"{variant}: crashes: a crash while the reports block"
+    xml = os.path.join(tmp, "report.xml")
+    if os.path.exists(xml):
+        os.unlink(xml)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [exe, "-json", "-junit", xml, "-isolation", "none", "-run",
+             "^crashes_while_reports_block$"],
+            stdout=subprocess.PIPE, stderr=err)
+        start = time.monotonic()
+        try:
+            status = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            status = proc.wait()
+        took = time.monotonic() - start
+        proc.stdout.close()
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    left = os.listdir(tmp)
+    totals.check(
+        f"{name}: said on stderr, the process dies of it 10s later, "
+        f"no half report left", status == -6 and 9.5 < took < 30 and
+        not left and re.search(
+            r"deft: the run's process crashed \(SIGABRT in test "
+            r"crashes_while_reports_block\), and its reports could not be "
+            r"finished within 10s\n", text),
+        f"status {status}, {took:.1f}s, left {left}\n{text[-2000:]}")

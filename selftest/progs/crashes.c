@@ -10,10 +10,13 @@
  * once the tests have run.  Either way the reports are finished, and the
  * main cleanups that did not run are named.
  *
- * double_free crashes inside malloc, which holds its lock: the reports,
- * which allocate, cannot be finished, and the process says so and dies of
- * the signal 10s later.  Sanitizers keep their own heap, and report a
- * double free themselves.
+ * double_free crashes inside malloc, which holds its lock: the reports are
+ * finished all the same, without malloc.  Sanitizers keep their own heap,
+ * and report a double free themselves.  crashes_while_reports_block
+ * crashes while a thread of its own is stuck writing a log line into the
+ * -json stream, a pipe that crash_check.py does not read until the run
+ * is over: the reports cannot be finished, and the process says so and
+ * dies of the signal 10s later.
  */
 #define _GNU_SOURCE
 #include <deft.h>
@@ -174,4 +177,37 @@ TEST(double_free)
 	char *volatile p = malloc(4000);
 	free(p);
 	free(p);
+	t_log(t, "not reached");
+}
+
+/* Log lines written: they stop once the -json pipe is full. */
+static unsigned long logged;
+
+static void *floods(void *arg)
+{
+	T *t = arg;
+	static char line[4096];
+	memset(line, 'x', sizeof(line) - 1);
+	for (;;) {
+		t_log(t, "%s", line);
+		__atomic_add_fetch(&logged, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(crashes_while_reports_block)
+{
+	pthread_t th;
+	T_ASSERT_EQ(t, pthread_create(&th, NULL, floods, t), 0);
+	/* Until the flood has stood still for 100ms: it is blocked in the
+	 * middle of a report, and the pipe is full. */
+	unsigned long seen = 0;
+	for (int still = 0; still < 10;) {
+		struct timespec tick = {0, 10 * 1000 * 1000};
+		nanosleep(&tick, NULL);
+		unsigned long now = __atomic_load_n(&logged, __ATOMIC_RELAXED);
+		still = now == seen && now > 0 ? still + 1 : 0;
+		seen = now;
+	}
+	abort();
 }
