@@ -33,13 +33,15 @@
  * supervised (its copy of a pointer to it leads nowhere): see spawn and
  * deft_report_reset.
  *
+ * Under a sanitizer neither is used, so that deft's memory stays
+ * checked.
+ *
  * After a crash in the runner's own process (run_exit.c), malloc may be
  * what crashed, holding its lock, or its heap what broke, and the reports
  * still have to be finished.  deft then allocates from the own heap, and
- * past it from fresh mappings, and frees nothing: the process is dying.
- *
- * Under a sanitizer none of these is used, so that deft's memory stays
- * checked.
+ * past it (and under a sanitizer, which would also warn of each malloc in
+ * a signal handler) from fresh mappings, and frees nothing: the process
+ * is dying.
  */
 #include "buf.h"
 #include "sanitizers.h"
@@ -203,10 +205,8 @@ static bool owned(const void *p)
 
 void deft_avoid_malloc(void)
 {
-#if !DEFT_ASAN && !DEFT_TSAN
 	own_on = own_base != NULL;
 	__atomic_store_n(&avoiding, true, __ATOMIC_RELEASE);
-#endif
 }
 
 bool deft_avoiding_malloc(void)

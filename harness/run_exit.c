@@ -222,6 +222,15 @@ static void unblock(int sig)
 }
 
 #ifdef DEFT_TSAN
+/* The kernel's struct sigaction, behind libc's and ThreadSanitizer's. */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+#define KERNEL_SA_RESTORER 0x04000000ul
+
 /* ThreadSanitizer keeps a handler of its own in the kernel behind
  * sigaction(), and a fault taken again after a handler that reported
  * (ours) was seen to end the faulting thread alone, leaving the rest of
@@ -229,12 +238,7 @@ static void unblock(int sig)
  * default action, set and sent with the system calls themselves. */
 static void die_by_default(int sig)
 {
-	struct {
-		void *handler;
-		unsigned long flags;
-		void *restorer;
-		uint64_t mask;
-	} dfl = {.handler = (void *)SIG_DFL};
+	struct kernel_sigaction dfl = {.handler = (void *)SIG_DFL};
 	uint64_t unblock_mask = UINT64_C(1) << (sig - 1);
 	syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 	syscall(SYS_tgkill, getpid(), gettid(), sig);
@@ -296,9 +300,12 @@ static void stuck_add(const char *s)
 static void on_stuck(int sig)
 {
 	(void)sig;
-	ssize_t n = write(STDERR_FILENO, stuck_msg, stuck_len);
+	ssize_t n = syscall(SYS_write, STDERR_FILENO, stuck_msg, stuck_len);
 	(void)n;
 	deft_report_files_abandon();
+#ifdef DEFT_TSAN
+	die_by_default(crash_signo);
+#endif
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigaction(crash_signo, &dfl, NULL);
 	unblock(crash_signo);
@@ -317,10 +324,25 @@ static void arm_stuck_alarm(int sig, T *t)
 	stuck_add(t ? t->name : "");
 	stuck_add("), and its reports could not be finished within "
 	          STUCK_TEXT "\n");
+#ifdef DEFT_TSAN
+	/* ThreadSanitizer holds back a signal it catches until the thread
+	 * is in a call it knows to block, which a thread stuck on a lock
+	 * never is: the handler is the kernel's to call.  It never returns,
+	 * so any return trampoline does: the one deft's crash handlers got. */
+	struct kernel_sigaction crash, stuck = {.handler = (void *)on_stuck};
+	syscall(SYS_rt_sigaction, sig, NULL, &crash, sizeof(crash.mask));
+	stuck.flags = crash.flags & KERNEL_SA_RESTORER;
+	stuck.restorer = crash.restorer;
+	uint64_t alarm_mask = UINT64_C(1) << (SIGALRM - 1);
+	syscall(SYS_rt_sigaction, SIGALRM, &stuck, NULL, sizeof(stuck.mask));
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &alarm_mask, NULL,
+	        sizeof(alarm_mask));
+#else
 	struct sigaction stuck = {.sa_handler = on_stuck};
 	sigemptyset(&stuck.sa_mask);
 	sigaction(SIGALRM, &stuck, NULL);
 	unblock(SIGALRM);
+#endif
 	alarm(STUCK_S);
 }
 

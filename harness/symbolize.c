@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,10 +153,37 @@ static char *next_line(char **at)
 	return line;
 }
 
+/* The file execvp would run for name, in buf; false if there is none. */
+static bool find_program(const char *name, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	size_t n = strlen(name);
+	for (const char *dir = path;; dir++) {
+		const char *end = strchrnul(dir, ':');
+		size_t len = (size_t)(end - dir);
+		if (len == 0) {         /* the working directory */
+			dir = ".";
+			len = 1;
+		}
+		if (len + 1 + n < size) {
+			memcpy(buf, dir, len);
+			buf[len] = '/';
+			memcpy(buf + len + 1, name, n + 1);
+			if (access(buf, X_OK) == 0)
+				return true;
+		}
+		if (*end == '\0')
+			return false;
+		dir = end;
+	}
+}
+
 /* Starts argv, addr2line, its stdout on out and its stderr on /dev/null.
  * Without malloc (alloc.c), by _Fork, which runs no fork handlers and so
- * takes no lock; the child only moves descriptors and execs.
- * RETURNS: 0, or an error number. */
+ * takes no lock, and a child that makes only system calls, which no
+ * sanitizer's interceptor sees.  RETURNS: 0, or an error number. */
 static int start(char **argv, int out, pid_t *pid)
 {
 	if (!deft_avoiding_malloc()) {
@@ -168,14 +196,17 @@ static int start(char **argv, int out, pid_t *pid)
 		posix_spawn_file_actions_destroy(&fa);
 		return rc;
 	}
+	char program[PATH_MAX];
+	if (!find_program(argv[0], program, sizeof(program)))
+		return ENOENT;
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	pid_t child = _Fork();
 	if (child == 0) {
-		if (dup2(out, STDOUT_FILENO) < 0 ||
-		    (null >= 0 && dup2(null, STDERR_FILENO) < 0))
-			_exit(127);
-		execvp(argv[0], argv);
-		_exit(127);
+		if (syscall(SYS_dup2, out, STDOUT_FILENO) < 0 ||
+		    (null >= 0 && syscall(SYS_dup2, null, STDERR_FILENO) < 0))
+			syscall(SYS_exit_group, 127);
+		syscall(SYS_execve, program, argv, environ);
+		syscall(SYS_exit_group, 127);
 	}
 	int e = errno;
 	if (null >= 0)

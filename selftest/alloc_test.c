@@ -125,8 +125,5 @@ static void avoiding_malloc(void *arg)
 
 TEST(after_a_crash_deft_allocates_without_malloc)
 {
-#if DEFT_ASAN || DEFT_TSAN
-	t_skip(t, "under a sanitizer deft allocates from malloc alone");
-#endif
 	t_expect_exit(t, 0, avoiding_malloc, NULL);
 }

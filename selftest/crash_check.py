@@ -11,9 +11,10 @@ Each run must end with its -json stream
 parsing line by line, its JUnit file valid and naming the crashed test as
 an error, the crash logged on the test that crashed with its signal,
 backtrace and the cleanups that did not run, the tests around it and
-beside it failed, nothing after it run, and the process dead of the
-signal: by the signal's default, or by AddressSanitizer's handler, which
-deft hands a fault on to (it reports a SIGSEGV itself and exits 1).
+beside it failed, nothing after it run, no ThreadSanitizer warning of
+what the handler calls, and the process dead of the signal: by the
+signal's default, or by AddressSanitizer's handler, which deft hands a
+fault on to (it reports a SIGSEGV itself and exits 1).
 A crash while another thread of the test is stuck in a report must be
 said on stderr, and the process die of it 10s later.
 """
@@ -78,6 +79,11 @@ def check_case(totals, variant, exe, tmp, name, args, status, want,
                  proc.returncode == status,
                  f"status {proc.returncode}, want {status}\n"
                  f"{proc.stderr.decode('utf-8', 'replace')[-3000:]}")
+    if variant == "tsan":
+        totals.check(f"{name}: no ThreadSanitizer warning (the handler "
+                     f"calls no malloc)",
+                     b"WARNING: ThreadSanitizer" not in proc.stderr,
+                     proc.stderr.decode("utf-8", "replace")[-3000:])
     totals.check(f"{name}: -json parses line by line, and ends the run",
                  not bad and events and events[-1].get("Action") == "fail"
                  and "Test" not in events[-1], "\n".join(bad[:5]))
@@ -191,6 +197,7 @@ def check_crashes(totals, variant, build):
                     ["-isolation", isolation, "-run", "^passes$"], -6,
                     {"passes": passes, "t_main_cleanup": ("fail", patterns)},
                     {"DEFT_CRASHES_MAIN": how})
+        check_blocked(totals, variant, exe, tmp)
         if variant in ("asan", "tsan"):
             totals.skip(f"{variant}: crashes: a crash inside malloc",
                         "the sanitizer's heap reports a double free itself")
@@ -208,7 +215,6 @@ def check_crashes(totals, variant, build):
             f"once, no temporary left", b"could not be finished"
             not in proc.stderr and not left,
             f"left {left}\n{proc.stderr.decode('utf-8', 'replace')[-2000:]}")
-        check_blocked(totals, variant, exe, tmp)
 
 
 def check_blocked(totals, variant, exe, tmp):
