@@ -31,8 +31,10 @@
 
 enum {
 	DEATH_TIMEOUT_MS = 10 * 1000,
-	STDERR_KEEP = 64 * 1024,        /* read further, but do not keep */
-	STDERR_SHOW = 1024,             /* in a failure message */
+	STDERR_HEAD = 32 * 1024,        /* the first bytes of stderr kept */
+	STDERR_TAIL = 32 * 1024,        /* and the last: those between are */
+	                                /* read, and not kept */
+	STDERR_SHOW = 512,              /* from each end, in a failure */
 	RETURNED_STATUS = 125,          /* _exit status after fn returned */
 };
 
@@ -110,10 +112,76 @@ DEFT_NORETURN static void death_child(int out, int err, int ret,
 
 struct death_watch {
 	int out, err, ret, pidfd;
-	struct deft_buf stderr_text;
+	/* The child's stderr: its first STDERR_HEAD bytes, then its last
+	 * STDERR_TAIL in a ring, and how many fell between.  Once the
+	 * child is gone (finish_stderr), the tail follows in its own buffer
+	 * from a line's start, or is added to the head when nothing fell. */
+	struct deft_buf stderr_text, stderr_tail;
+	char *ring;
+	size_t ring_len, ring_at;
 	size_t stderr_dropped;
 	char returned;          /* returned_byte, stopped_byte or 0 */
 };
+
+static void keep_stderr(struct death_watch *w, const char *p, size_t n)
+{
+	size_t head = STDERR_HEAD - w->stderr_text.len;
+	if (head > n)
+		head = n;
+	deft_buf_add(&w->stderr_text, p, head);
+	p += head;
+	n -= head;
+	if (n == 0)
+		return;
+	if (w->ring == NULL)
+		w->ring = deft_xmalloc(STDERR_TAIL);
+	if (n > STDERR_TAIL) {
+		w->stderr_dropped += w->ring_len + n - STDERR_TAIL;
+		p += n - STDERR_TAIL;
+		n = STDERR_TAIL;
+		w->ring_len = 0;
+	} else if (w->ring_len + n > STDERR_TAIL) {
+		w->stderr_dropped += w->ring_len + n - STDERR_TAIL;
+		w->ring_len = STDERR_TAIL - n;
+	}
+	/* In at most two pieces, wrapping round. */
+	size_t first = STDERR_TAIL - w->ring_at;
+	if (first > n)
+		first = n;
+	memcpy(w->ring + w->ring_at, p, first);
+	memcpy(w->ring, p + first, n - first);
+	w->ring_at = (w->ring_at + n) % STDERR_TAIL;
+	w->ring_len += n;
+}
+
+static void finish_stderr(struct death_watch *w)
+{
+	size_t start = (w->ring_at + STDERR_TAIL - w->ring_len) % STDERR_TAIL;
+	for (size_t i = 0; i < w->ring_len; i++)
+		deft_buf_putc(&w->stderr_tail,
+		              w->ring[(start + i) % STDERR_TAIL]);
+	deft_free(w->ring);
+	w->ring = NULL;
+	w->ring_len = 0;
+	struct deft_buf *tail = &w->stderr_tail;
+	if (w->stderr_dropped == 0) {
+		deft_buf_add(&w->stderr_text, tail->data ? tail->data : "",
+		             tail->len);
+		tail->len = 0;
+	} else {
+		/* From the first whole line, for "^". */
+		const char *nl = memchr(tail->data, '\n', tail->len);
+		size_t cut = nl && (size_t)(nl - tail->data) + 1 < tail->len
+		             ? (size_t)(nl - tail->data) + 1 : 0;
+		memmove(tail->data, tail->data + cut, tail->len - cut);
+		tail->len -= cut;
+		w->stderr_dropped += cut;
+	}
+	deft_buf_putc(&w->stderr_text, '\0');
+	w->stderr_text.len--;
+	deft_buf_putc(tail, '\0');
+	tail->len--;
+}
 
 /* Reads what is there on fd (non-blocking); false at end of file. */
 static bool drain_fd(struct death_watch *w, int fd)
@@ -130,11 +198,7 @@ static bool drain_fd(struct death_watch *w, int fd)
 		if (fd == w->ret) {
 			w->returned = buf[0];
 		} else if (fd == w->err) {
-			size_t keep = STDERR_KEEP - w->stderr_text.len;
-			if (keep > (size_t)n)
-				keep = (size_t)n;
-			deft_buf_add(&w->stderr_text, buf, keep);
-			w->stderr_dropped += (size_t)n - keep;
+			keep_stderr(w, buf, (size_t)n);
 		}
 	}
 }
@@ -211,24 +275,67 @@ static void describe_end(struct deft_buf *b, const struct death_watch *w,
 		deft_buf_printf(b, "ended with wait status %#x", status);
 }
 
+/* The last whole lines of the n bytes at p, up to STDERR_SHOW bytes of
+ * them: where they start. */
+static size_t last_lines(const char *p, size_t n)
+{
+	if (n <= STDERR_SHOW)
+		return 0;
+	size_t from = n - STDERR_SHOW;
+	const char *nl = memchr(p + from - 1, '\n', STDERR_SHOW);
+	return nl && (size_t)(nl - p) + 1 < n ? (size_t)(nl - p) + 1 : from;
+}
+
+/* The first lines of the n bytes at p, up to STDERR_SHOW bytes: how many
+ * bytes. */
+static size_t first_lines(const char *p, size_t n)
+{
+	if (n <= STDERR_SHOW)
+		return n;
+	const char *nl = memrchr(p, '\n', STDERR_SHOW);
+	return nl ? (size_t)(nl - p) + 1 : STDERR_SHOW;
+}
+
+static void append_piece(struct deft_buf *b, const char *p, size_t n)
+{
+	deft_buf_indent(b, p, n, "  ");
+	if (n && p[n - 1] != '\n')
+		deft_buf_putc(b, '\n');
+}
+
+/* The child's stderr in a failure: its first lines and its last, up to
+ * STDERR_SHOW bytes of each, and how much fell between. */
 static void append_stderr(struct deft_buf *b, const struct death_watch *w)
 {
-	const struct deft_buf *e = &w->stderr_text;
+	const struct deft_buf *e = &w->stderr_text, *tail = &w->stderr_tail;
 	if (e->len == 0) {
 		deft_buf_puts(b, "\nstderr: (empty)");
 		return;
 	}
-	size_t show = e->len;
-	if (show > STDERR_SHOW) {
-		const char *nl = memrchr(e->data, '\n', STDERR_SHOW);
-		show = nl ? (size_t)(nl - e->data) + 1 : STDERR_SHOW;
-	}
 	deft_buf_puts(b, "\nstderr:\n");
-	deft_buf_indent(b, e->data, show, "  ");
-	size_t more = e->len - show + w->stderr_dropped;
-	if (more)
-		deft_buf_printf(b, "%s  ... (%zu more bytes)",
-		                e->data[show - 1] == '\n' ? "" : "\n", more);
+	if (e->len <= 2 * STDERR_SHOW && tail->len == 0) {
+		deft_buf_indent(b, e->data, e->len, "  ");
+		return;
+	}
+	size_t head = first_lines(e->data, e->len), between;
+	const char *last;
+	size_t from, last_n;
+	if (tail->len) {
+		last = tail->data;
+		last_n = tail->len;
+		from = last_lines(last, last_n);
+		between = e->len - head + w->stderr_dropped + from;
+	} else {
+		last = e->data;
+		last_n = e->len;
+		from = last_lines(last, last_n);
+		if (from < head)
+			from = head;
+		between = from - head;
+	}
+	append_piece(b, e->data, head);
+	deft_buf_printf(b, "  ... (%zu bytes)\n", between);
+	deft_buf_indent(b, last + from, last_n - from, "  ");
 }
 
 static void close_fd(int *fd)
@@ -285,8 +392,9 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 	close(out[1]);
 	close(err[1]);
 	close(ret[1]);
-	struct death_watch w = {out[0], err[0], ret[0], -1, DEFT_BUF_INIT, 0,
-	                        0};
+	struct death_watch w = {.out = out[0], .err = err[0], .ret = ret[0],
+	                        .pidfd = -1, .stderr_text = DEFT_BUF_INIT,
+	                        .stderr_tail = DEFT_BUF_INIT};
 	bool ok = false;
 	struct deft_buf msg = DEFT_BUF_INIT;
 	if (pid < 0) {
@@ -302,6 +410,7 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 	int ctx_fd = t_ctx_done(ctx) ? -1 : t_ctx_fd(ctx);
 	int status = 0;
 	enum watch_end end = watch(&w, pid, ctx_fd, &status);
+	finish_stderr(&w);
 	if (end == CHILD_LOST) {
 		deft_buf_puts(&msg, "cannot tell how the child ended: "
 		              "something else in the process waited for it "
@@ -329,10 +438,10 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
 	                                 WTERMSIG(status) == want
 	                           : WIFEXITED(status) &&
 	                                 WEXITSTATUS(status) == want);
-	deft_buf_putc(&w.stderr_text, '\0');
-	w.stderr_text.len--;
 	bool text_ok = !regex ||
-	               regexec(&re, w.stderr_text.data, 0, NULL, 0) == 0;
+	               regexec(&re, w.stderr_text.data, 0, NULL, 0) == 0 ||
+	               (w.stderr_tail.len &&
+	                regexec(&re, w.stderr_tail.data, 0, NULL, 0) == 0);
 	ok = end_ok && text_ok;
 	if (!ok) {
 		deft_buf_puts(&msg, "want ");
@@ -363,6 +472,7 @@ out:
 	close_fd(&w.ret);
 	close_fd(&w.pidfd);
 	deft_buf_free(&w.stderr_text);
+	deft_buf_free(&w.stderr_tail);
 	deft_buf_free(&msg);
 	return ok;
 }

@@ -557,7 +557,9 @@ void deft_main_cleanup(const char *file, int line, const char *what,
  * the thread that runs t.  In that process:
  *
  *   - stdout and stderr go to pipes; stdout is thrown away, stderr is
- *     kept (its first 64 KiB) to match and to show in a failure;
+ *     kept to match and to show in a failure: all of it up to 64 KiB,
+ *     past that its first and last 32 KiB (the tail from a line's
+ *     start);
  *   - the handlers of the fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
  *     SIGABRT, SIGSYS, SIGTRAP, SIGPIPE) are reset to the default, deft's
  *     and a sanitizer's alike, so a crash is a death by that signal (a
@@ -576,7 +578,8 @@ void deft_main_cleanup(const char *file, int line, const char *what,
  * was killed instead of exiting or the other way round, or fn returned;
  * the message says what happened ("exited with status 0", "killed by
  * SIGSEGV (Segmentation fault)", "returned normally") and shows the
- * child's stderr, cut to 1 KiB.  The child is always waited for: it is
+ * child's stderr: its first and last lines, up to 512 bytes of each, and
+ * how many bytes fell between.  The child is always waited for: it is
  * neither a zombie nor a leak.  SIGCHLD ignored by the test (SIG_IGN,
  * SA_NOCLDWAIT) is not ignored while the death test waits; a SIGCHLD
  * handler that reaps every child takes this one too, and the check fails
@@ -598,8 +601,9 @@ void deft_main_cleanup(const char *file, int line, const char *what,
  * t_expect_exit_stderr(t, code, regex, fn, arg),
  * t_expect_signal_stderr(t, signo, regex, fn, arg) - the same, and what
  * the child wrote to stderr matches regex, a POSIX extended regular
- * expression that may match anywhere in it; "^" and "$" match at the
- * start and end of each line, as in grep.
+ * expression that may match anywhere in what is kept of it (past 64 KiB,
+ * in its first 32 KiB or in its last); "^" and "$" match at the start
+ * and end of each line, as in grep.
  * A regex that does not compile fails the test without running fn.
  */
 #define t_expect_exit_stderr(t, code, regex, fn, arg) \

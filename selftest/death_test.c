@@ -5,6 +5,7 @@
 #include <deft.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -110,4 +111,33 @@ TEST(death_with_sa_nocldwait)
 	struct sigaction nowait = {.sa_handler = on_sigchld,
 	                           .sa_flags = SA_NOCLDWAIT};
 	kernel_would_reap(t, &nowait);
+}
+
+/* Writes arg's number of lines "line N of a long complaint" to stderr,
+ * then exits 3. */
+static void complains(void *arg)
+{
+	for (long i = 0; i < (long)(intptr_t)arg; i++)
+		fprintf(stderr, "line %ld of a long complaint\n", i);
+	exit(3);
+}
+
+/* Under 64 KiB the child's stderr is kept whole: a match may span the
+ * point where its first 32 KiB end (in line 1129). */
+TEST(death_stderr_kept_whole)
+{
+	T_EXPECT(t, t_expect_exit_stderr(t, 3,
+	         "^line 1128 of a long complaint\nline 1129 of a long "
+	         "complaint\nline 1130 of", complains, (void *)(intptr_t)2000));
+}
+
+/* Past 64 KiB its first and last 32 KiB are kept: what a dying program
+ * says last (a failed assertion, a sanitizer's report) is matched after
+ * any amount written before. */
+TEST(death_stderr_keeps_the_end)
+{
+	T_EXPECT(t, t_expect_exit_stderr(t, 3, "^line 199999 of a long "
+	         "complaint$", complains, (void *)(intptr_t)200000));
+	T_EXPECT(t, t_expect_exit_stderr(t, 3, "^line 0 of a long "
+	         "complaint$", complains, (void *)(intptr_t)200000));
 }

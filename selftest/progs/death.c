@@ -123,6 +123,19 @@ TEST(stderr_truncated)
 	t_expect_signal_stderr(t, SIGABRT, "line 20000 ", chatty_abort, NULL);
 }
 
+static void says_a_little(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 100; i++)
+		fprintf(stderr, "line %d of a short complaint\n", i);
+	abort();
+}
+
+TEST(stderr_shown_cut)
+{
+	t_expect_signal_stderr(t, SIGABRT, "nothing", says_a_little, NULL);
+}
+
 TEST(bad_regex)
 {
 	T_EXPECT(t, !t_expect_exit_stderr(t, 0, "(", exit_with, &zero));
