@@ -36,7 +36,7 @@
  * Under a sanitizer neither is used, so that deft's memory stays
  * checked.
  *
- * After a crash in the runner's own process (run_exit.c), malloc may be
+ * After a crash in the runner's own process (run_crash.c), malloc may be
  * what crashed, holding its lock, or its heap what broke, and the reports
  * still have to be finished.  deft then allocates from the own heap, and
  * past it (and under a sanitizer, which would also warn of each malloc in

@@ -35,7 +35,7 @@ enum { DEFT_TURN_GO = 'g', DEFT_TURN_STOP = 's' };
  * line for each cleanup that will not run, of t and the tests around it
  * and of also (NULL: none).  What a test's process sends the supervisor,
  * and what the runner's own process reports of a crash of its own
- * (run_exit.c).  Async-signal-safe. */
+ * (run_crash.c).  Async-signal-safe. */
 enum { DEFT_CRASH_FRAMES = 64, DEFT_CRASH_TEXT = 2048 };
 struct deft_msg_crash;
 void deft_crash_take(struct deft_msg_crash *c,

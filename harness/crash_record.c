@@ -3,7 +3,7 @@
  * handler: the backtrace of the interrupted code, whether it is a stack
  * overflow, and the cleanups that will not run, as text.  A test's
  * process sends it to the supervisor (child.c); the runner's own process
- * reports it itself (run_exit.c).  Everything here is async-signal-safe
+ * reports it itself (run_crash.c).  Everything here is async-signal-safe
  * but the flush that follows a report.  The alternate signal stacks the
  * handlers run on are made here too.
  */
@@ -169,7 +169,7 @@ void deft_flush_after_crash(void)
 }
 
 /* Room for a crash handler of the runner's own process, which finishes
- * the reports on it (run_exit.c); only the pages used are ever touched. */
+ * the reports on it (run_crash.c); only the pages used are ever touched. */
 enum { ALTSTACK_SIZE = 512 * 1024 };
 
 void deft_thread_altstack(void)

@@ -292,10 +292,11 @@ void deft_ctx_set_child_deadline(double seconds, const char *what);
 /* Whether the run's -timeout has passed (without isolation). */
 bool deft_run_timed_out(void);
 
-/* ---- run_exit.c ---- */
+/* ---- run_exit.c, run_crash.c ---- */
 
 /* From the run's beginning to its reports' end: exit() in this process
- * finishes the run, its reports and the main cleanups first. */
+ * finishes the run, its reports and the main cleanups first, and a
+ * crash the run and its reports. */
 void deft_run_exit_watch(void);
 void deft_run_exit_unwatch(void);
 /* Marks the calling thread as one that runs tests: should it end in

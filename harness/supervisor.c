@@ -660,7 +660,7 @@ int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
 	deft_sup_own_children_note();
 	dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* backtrace() is ready for the test processes' crash handlers
-	 * (deft_run_exit_watch warmed it up). */
+	 * (deft_run_exit_watch's deft_run_crashes_catch warmed it up). */
 	deft_child_prepare();
 	if (deft_opt.leaks != DEFT_LEAKS_OFF)
 		deft_leak_start_runtime_threads();

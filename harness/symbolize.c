@@ -15,7 +15,7 @@
  * takes over ADDR2LINE_MS is killed, and the run's backtraces go on
  * with what dladdr knows, saying why.
  *
- * The run's own process symbolizes its own crash (run_exit.c), which may
+ * The run's own process symbolizes its own crash (run_crash.c), which may
  * have been malloc's: this calls no malloc then (alloc.c), nor
  * posix_spawn's file actions, which would.
  */

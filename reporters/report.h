@@ -147,7 +147,7 @@ void deft_report_forked(void);
 void deft_report_drop_stream(FILE *out);
 /* fdopen(fd, "w") for a report, its buffer taken at once; NULL if fdopen
  * fails.  A crash may be malloc's, which the first write into a stream
- * would call, and after one the reports are still written (run_exit.c). */
+ * would call, and after one the reports are still written (run_crash.c). */
 FILE *deft_report_fdopen(int fd);
 /* fclose for a report's stream; after a crash, flushes and closes the
  * descriptor but keeps the FILE, as freeing it would call free. */

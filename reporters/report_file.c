@@ -42,7 +42,7 @@ static void note_temp(char *tmp, char *was)
 }
 
 /* With the system call itself: from a signal handler that a sanitizer's
- * runtime does not know it is in (run_exit.c). */
+ * runtime does not know it is in (run_crash.c). */
 void deft_report_files_abandon(void)
 {
 	for (size_t i = 0; i < TEMPS; i++)

@@ -87,7 +87,7 @@ TEST(the_runners_heap_reuses_blocks_as_malloc_would)
 }
 
 /* After a crash in the runner's process, deft allocates without malloc
- * (run_exit.c), here in a process of the test's own: the own heap, then
+ * (run_crash.c), here in a process of the test's own: the own heap, then
  * fresh mappings past it; a block malloc gave before keeps its bytes when
  * it grows, and no free reaches malloc, which would abort at the second
  * free of the same block. */
