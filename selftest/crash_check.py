@@ -7,16 +7,16 @@ ways: a fault in a subtest, abort() in a cleanup, a fault beside a
 parallel sibling, a stack overflow, a fault on a thread that runs no
 test, abort() in a main cleanup and in TEST_MAIN, and a double free that
 leaves malloc's lock held (the reports are finished without malloc).
-Each run must end with its -json stream
-parsing line by line, its JUnit file valid and naming the crashed test as
-an error, the crash logged on the test that crashed with its signal,
-backtrace and the cleanups that did not run, the tests around it and
-beside it failed, nothing after it run, no ThreadSanitizer warning of
-what the handler calls, and the process dead of the signal: by the
-signal's default, or by AddressSanitizer's handler, which deft hands a
-fault on to (it reports a SIGSEGV itself and exits 1).
-A crash while another thread of the test is stuck in a report must be
-said on stderr, and the process die of it 10s later.
+Each run must end with its -json stream parsing line by line, its JUnit
+file valid and naming the crashed test as an error, the crash logged on
+the test that crashed with its signal, backtrace and the cleanups that
+did not run, the tests around it and beside it failed, nothing after it
+run, no ThreadSanitizer warning of what the handler calls, and the
+process dead of the signal: by the signal's default, or by
+AddressSanitizer's handler, which deft hands a fault on to (it reports a
+SIGSEGV itself and exits 1).  A crash while another thread of the test
+is stuck in a report must be said on stderr, and the process die of it
+10s later, leaving no half report.
 """
 import os
 import re
