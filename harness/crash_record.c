@@ -174,6 +174,12 @@ enum { ALTSTACK_SIZE = 512 * 1024 };
 
 void deft_thread_altstack(void)
 {
+	/* One the thread has is kept if it is as large: a second t_main's,
+	 * or the one a test's process has from the runner's thread. */
+	stack_t had;
+	if (sigaltstack(NULL, &had) == 0 && !(had.ss_flags & SS_DISABLE) &&
+	    had.ss_size >= ALTSTACK_SIZE)
+		return;
 	/* Mapped, not allocated: a leak checker would take memory only the
 	 * kernel points at for a leak, and ASan unmaps the alternate stack
 	 * of a thread that ends. */

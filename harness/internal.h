@@ -343,7 +343,8 @@ void deft_pending_cleanups(struct deft_buf *b, T *t);
 void deft_append_pending_cleanups(struct deft_buf *b, const char *text,
                                   size_t n);
 /* Gives the calling thread (one that runs test bodies) an alternate
- * signal stack, so that a stack overflow on it is reported as one. */
+ * signal stack, so that a stack overflow on it is reported as one; one
+ * it has already, as large, is kept. */
 void deft_thread_altstack(void);
 
 /* ---- forked.c: processes a test forks ---- */
