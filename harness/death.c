@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include "internal.h"
 #include "sanitizers.h"
-#include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -275,6 +275,9 @@ int deft_run_interrupted_by(void);
 void deft_ctx_install_signals(void);
 /* Parses a Go duration ("1m30s", "250ms", "0") into seconds. */
 bool deft_parse_duration(const char *s, double *seconds);
+/* Formats a duration in milliseconds as Go prints it: 250ms, 1.5s,
+ * 1m30s. */
+void deft_format_duration(char *buf, size_t size, long ms);
 /* Sets the run's deadline (-timeout), 0 for none, at which the run's
  * context is cancelled; grace seconds later, tests still running, the
  * run ends at once (deft_run_end_now). */

@@ -318,6 +318,37 @@ bool deft_parse_duration(const char *s, double *seconds)
 	return true;
 }
 
+/* As "%ldms" and %g's seconds ("1.5s", "2s", "1m30s") print it, without
+ * printf: the runner formats durations at every test's end, and printf
+ * reaches deep into the stack (its floating point deeper still), pages
+ * the runner would write again after each fork. */
+void deft_format_duration(char *buf, size_t size, long ms)
+{
+	if (size == 0)
+		return;
+	struct text t = text_in(buf, size);
+	if (ms < 1000) {
+		text_int(&t, ms);
+		text_puts(&t, "ms");
+	} else {
+		if (ms >= 60000) {
+			text_int(&t, ms / 60000);
+			text_puts(&t, "m");
+			ms %= 60000;
+		}
+		text_int(&t, ms / 1000);
+		long frac = ms % 1000;
+		char f[4] = {'.', (char)('0' + frac / 100),
+		             (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
+		size_t n = sizeof(f);
+		while (n > 1 && f[n - 1] == '0')
+			n--;
+		text_add(&t, f, n > 1 ? n : 0);
+		text_puts(&t, "s");
+	}
+	text_end(&t);
+}
+
 void deft_run_canceller_wanted(void)
 {
 	if (canceller_lazy) {

@@ -21,7 +21,6 @@
 #include "child.h"
 #include "leak_snapshot.h"
 #include "supervised.h"
-#include "text.h"
 #include "../reporters/report.h"
 
 #include <dirent.h>
@@ -55,37 +54,6 @@ static struct rlimit fd_limit;          /* the one tests get */
  * terminal or a CI runner's pipe, is no test's input, and a test waiting
  * on it would wait for its deadline.  -1: it keeps the runner's. */
 static int dev_null = -1;
-
-/* As "%ldms" and %g's seconds ("1.5s", "2s", "1m30s") print it, without
- * printf: the runner formats durations at every test's end, and printf
- * reaches deep into the stack (its floating point deeper still), pages
- * the runner would write again after each fork. */
-void deft_format_duration(char *buf, size_t size, long ms)
-{
-	if (size == 0)
-		return;
-	struct text t = text_in(buf, size);
-	if (ms < 1000) {
-		text_int(&t, ms);
-		text_puts(&t, "ms");
-	} else {
-		if (ms >= 60000) {
-			text_int(&t, ms / 60000);
-			text_puts(&t, "m");
-			ms %= 60000;
-		}
-		text_int(&t, ms / 1000);
-		long frac = ms % 1000;
-		char f[4] = {'.', (char)('0' + frac / 100),
-		             (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
-		size_t n = sizeof(f);
-		while (n > 1 && f[n - 1] == '0')
-			n--;
-		text_add(&t, f, n > 1 ? n : 0);
-		text_puts(&t, "s");
-	}
-	text_end(&t);
-}
 
 static void set_nonblocking(int fd)
 {

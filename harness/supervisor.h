@@ -22,7 +22,4 @@ struct deft_supervisor_options {
  * signal (SIGINT, SIGTERM) that interrupted the run. */
 int deft_supervise(const struct deft_test_def *const *schedule, size_t n,
                    const struct deft_supervisor_options *opt);
-
-/* Formats a duration in milliseconds as Go does: 1.5s, 250ms, 2m0s. */
-void deft_format_duration(char *buf, size_t size, long ms);
 #endif

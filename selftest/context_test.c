@@ -19,7 +19,6 @@
 
 #include "../harness/internal.h"
 #include "../harness/sanitizers.h"
-#include "../harness/supervisor.h"
 
 static double since(const struct timespec *start)
 {
@@ -255,7 +254,7 @@ TEST(a_forked_child_cancels_its_own_contexts)
 }
 
 /* Durations in reports read as "%ldms" and %g's seconds print them,
- * printed by hand (supervisor.c). */
+ * printed by hand (run_deadline.c). */
 TEST(durations_read_as_go_prints_them)
 {
 	static const struct {
