@@ -155,10 +155,14 @@ static void keep_stderr(struct death_watch *w, const char *p, size_t n)
 
 static void finish_stderr(struct death_watch *w)
 {
-	size_t start = (w->ring_at + STDERR_TAIL - w->ring_len) % STDERR_TAIL;
-	for (size_t i = 0; i < w->ring_len; i++)
-		deft_buf_putc(&w->stderr_tail,
-		              w->ring[(start + i) % STDERR_TAIL]);
+	/* The ring's oldest bytes are at ring_at once it is full, else at
+	 * its start. */
+	if (w->ring_len) {
+		size_t start = w->ring_len == STDERR_TAIL ? w->ring_at : 0;
+		deft_buf_add(&w->stderr_tail, w->ring + start,
+		             w->ring_len - start);
+		deft_buf_add(&w->stderr_tail, w->ring, start);
+	}
 	deft_free(w->ring);
 	w->ring = NULL;
 	w->ring_len = 0;
