@@ -30,6 +30,7 @@
 #include "protocol.h"
 #include "run_exit.h"
 #include "sanitizers.h"
+#include "text.h"
 #include "../reporters/report.h"
 #include "../reporters/report_file.h"
 
@@ -127,12 +128,6 @@ static void die_of(int sig, siginfo_t *si, void *uc)
 static char stuck_msg[512];
 static size_t stuck_len;
 
-static void stuck_add(const char *s)
-{
-	while (*s && stuck_len < sizeof(stuck_msg) - 1)
-		stuck_msg[stuck_len++] = *s++;
-}
-
 /* The reports did not finish in STUCK_S seconds after a crash: a lock
  * the crashed code held, malloc's say, keeps them. */
 static void on_stuck(int sig)
@@ -155,13 +150,14 @@ static void arm_stuck_alarm(int sig, T *t)
 {
 	crash_signo = sig;
 	const char *abbrev = sigabbrev_np(sig);
-	stuck_len = 0;
-	stuck_add("deft: the run's process crashed (SIG");
-	stuck_add(abbrev ? abbrev : "?");
-	stuck_add(t ? " in test " : " in no test");
-	stuck_add(t ? t->name : "");
-	stuck_add("), and its reports could not be finished within "
+	struct text msg = text_in(stuck_msg, sizeof(stuck_msg));
+	text_puts(&msg, "deft: the run's process crashed (SIG");
+	text_puts(&msg, abbrev ? abbrev : "?");
+	text_puts(&msg, t ? " in test " : " in no test");
+	text_puts(&msg, t ? t->name : "");
+	text_puts(&msg, "), and its reports could not be finished within "
 	          STUCK_TEXT "\n");
+	stuck_len = msg.len;
 #ifdef DEFT_TSAN
 	/* ThreadSanitizer holds back a signal it catches until the thread
 	 * is in a call it knows to block, which a thread stuck on a lock

@@ -1,9 +1,9 @@
 /*
  * text.h - text written into a fixed buffer without printf: cut at the
- * buffer's end, never allocating, async-signal-safe.  For a crash
- * handler (crash_record.c), and for code every test process or every
- * test's end runs, where printf's code and its deep stack cost page
- * faults (supervisor.c, run_deadline.c).
+ * buffer's end, never allocating, async-signal-safe.  For the crash
+ * handlers (crash_record.c, run_crash.c), and for code every test
+ * process or every test's end runs, where printf's code and its deep
+ * stack cost page faults (run_deadline.c).
  */
 #ifndef DEFT_TEXT_H
 #define DEFT_TEXT_H
