@@ -148,15 +148,29 @@ static bool own_grow_in_place(void *p, size_t n)
 
 /* ---- after a crash: past the own heap ---- */
 
-/* Mappings of at least SPILL_MIN bytes, each handed out as the own heap
- * is, under a spin lock: the thread that crashed may hold any other. */
+/* Mappings handed out as the own heap is, under a spin lock: the thread
+ * that crashed may hold any other.  Each is at least twice the last (from
+ * SPILL_MIN, up to SPILL_MAX), so that the SPILLS of them hold more than
+ * the address space: a report does not run out of them, to fall back on
+ * malloc's lock.  Untouched pages cost nothing (MAP_NORESERVE). */
 enum { SPILLS = 64, SPILL_MIN = 4 << 20 };
+#if SIZE_MAX > 0xffffffffu
+#define SPILL_MAX ((size_t)1 << 40)
+#else
+#define SPILL_MAX ((size_t)1 << 30)
+#endif
 static struct spill {
 	char *base;
 	size_t size, used;
 } spills[SPILLS];
 static size_t nspills;
 static bool spill_lock;
+
+static void *spill_map(size_t size)
+{
+	return mmap(NULL, size, PROT_READ | PROT_WRITE,
+	            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+}
 
 static void *spill_alloc(size_t n)
 {
@@ -168,10 +182,17 @@ static void *spill_alloc(size_t n)
 	struct spill *s = nspills ? &spills[nspills - 1] : NULL;
 	if ((s == NULL || s->size - s->used < need) && nspills < SPILLS) {
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		size_t size = need > SPILL_MIN ? (need + page - 1) & ~(page - 1)
-		                               : SPILL_MIN;
-		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		size_t least = s == NULL         ? (size_t)SPILL_MIN
+		               : s->size < SPILL_MAX / 2 ? s->size * 2
+		                                         : SPILL_MAX;
+		size_t size = need > least ? (need + page - 1) & ~(page - 1)
+		                           : least;
+		void *m = spill_map(size);
+		if (m == MAP_FAILED && size > need) {
+			/* RLIMIT_AS, say: just what is asked. */
+			size = (need + page - 1) & ~(page - 1);
+			m = spill_map(size);
+		}
 		if (m != MAP_FAILED) {
 			s = &spills[nspills];
 			*s = (struct spill){m, size, 0};
