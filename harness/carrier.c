@@ -37,29 +37,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-int deft_thread_start(void *(*fn)(void *), void *arg)
+int deft_thread_start(void *(*fn)(void *), void *arg, pthread_t *join)
 {
 	pthread_t th;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&th, &attr, fn, arg);
+	if (join == NULL)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(join ? join : &th, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	return rc;
+}
+
+bool deft_thread_join_by(pthread_t th, struct timespec *by)
+{
+	if (by->tv_sec == 0) {
+		clock_gettime(CLOCK_REALTIME, by);
+		by->tv_sec += 1;
+	}
+	if (pthread_timedjoin_np(th, NULL, by) == 0)
+		return true;
+	pthread_detach(th);
+	return false;
 }
 
 /* ---- the pool of workers, for group members ---- */
 
 struct worker {
-	T *t;
+	T *t;                   /* NULL when woken to end */
 	t_fn *fn;
 	void *arg;
 	int go;                 /* word: 1 when a test is posted */
 	struct worker *next;    /* in the idle stack */
+	struct worker *next_all;
+	pthread_t thread;
 };
 
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *idle_workers;
+static struct worker *all_workers;
+static bool workers_ending;
 
 static void *worker_main(void *p)
 {
@@ -70,9 +87,15 @@ static void *worker_main(void *p)
 	for (;;) {
 		word_wait_spin(&w->go, 0);
 		__atomic_store_n(&w->go, 0, __ATOMIC_RELAXED);
+		if (w->t == NULL)
+			return NULL;
 		/* A member is its family's once it ends. */
 		deft_test_run(w->t, w->fn, w->arg);
 		pthread_mutex_lock(&idle_lock);
+		if (workers_ending) {
+			pthread_mutex_unlock(&idle_lock);
+			return NULL;
+		}
 		w->next = idle_workers;
 		idle_workers = w;
 		pthread_mutex_unlock(&idle_lock);
@@ -89,17 +112,44 @@ void deft_worker_post(T *t, t_fn *fn, void *arg)
 	pthread_mutex_unlock(&idle_lock);
 	if (w == NULL) {
 		w = deft_xcalloc(1, sizeof(*w));
-		int rc = deft_thread_start(worker_main, w);
+		int rc = deft_thread_start(worker_main, w, &w->thread);
 		if (rc != 0) {
 			fprintf(stderr, "deft: cannot start a thread for test "
 			        "%s: %s\n", t->name, strerror(rc));
 			abort();
 		}
+		pthread_mutex_lock(&idle_lock);
+		w->next_all = all_workers;
+		all_workers = w;
+		pthread_mutex_unlock(&idle_lock);
 	}
 	w->t = t;
 	w->fn = fn;
 	w->arg = arg;
 	word_set(&w->go, 1, false);
+}
+
+/* Ends the idle workers, and waits for them (all are idle once every
+ * test has ended). */
+static void workers_end(struct timespec *by)
+{
+	pthread_mutex_lock(&idle_lock);
+	workers_ending = true;
+	for (struct worker *w = idle_workers; w; w = w->next) {
+		w->t = NULL;
+		word_set(&w->go, 1, false);
+	}
+	struct worker *all = all_workers;
+	idle_workers = all_workers = NULL;
+	pthread_mutex_unlock(&idle_lock);
+	for (struct worker *w = all, *next; w; w = next) {
+		next = w->next_all;
+		if (deft_thread_join_by(w->thread, by))
+			deft_free(w);
+	}
+	pthread_mutex_lock(&idle_lock);
+	workers_ending = false;
+	pthread_mutex_unlock(&idle_lock);
 }
 
 /* ---- fibers for subtests, and the carriers that resume them ----
@@ -168,6 +218,8 @@ static DEFT_NOINLINE pthread_t self_thread(void)
 struct carrier {
 	int go;                 /* word: 1 when woken to look */
 	struct carrier *next;   /* in the idle stack */
+	struct carrier *next_all;
+	pthread_t thread;
 };
 
 static pthread_mutex_t carrier_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -175,6 +227,8 @@ static T *runq_head, **runq_tail = &runq_head;
 static long runq_len;
 static long looking;            /* carriers that will look at the queue */
 static struct carrier *idle_carriers;
+static struct carrier *all_carriers;
+static bool carriers_ending;
 
 static void *carrier_main(void *p)
 {
@@ -187,6 +241,10 @@ static void *carrier_main(void *p)
 	pthread_mutex_lock(&carrier_lock);
 	for (;;) {
 		T *t = runq_head;
+		if (t == NULL && carriers_ending) {
+			pthread_mutex_unlock(&carrier_lock);
+			return NULL;
+		}
 		if (t == NULL) {
 			looking--;
 			c->go = 0;
@@ -238,14 +296,48 @@ void deft_carrier_push(T *t)
 	if (wake)
 		word_set(&wake->go, 1, false);
 	if (start) {
-		int rc = deft_thread_start(carrier_main,
-		                           deft_xcalloc(1, sizeof(struct carrier)));
+		struct carrier *c = deft_xcalloc(1, sizeof(*c));
+		int rc = deft_thread_start(carrier_main, c, &c->thread);
 		if (rc != 0) {
 			fprintf(stderr, "deft: cannot start a thread to run "
 			        "test %s: %s\n", t->name, strerror(rc));
 			abort();
 		}
+		pthread_mutex_lock(&carrier_lock);
+		c->next_all = all_carriers;
+		all_carriers = c;
+		pthread_mutex_unlock(&carrier_lock);
 	}
+}
+
+/* Ends the carriers, and waits for them: with every test ended, each is
+ * idle or about to look at the empty queue. */
+static void carriers_end(struct timespec *by)
+{
+	pthread_mutex_lock(&carrier_lock);
+	carriers_ending = true;
+	for (struct carrier *c = idle_carriers; c; c = c->next)
+		word_set(&c->go, 1, false);
+	struct carrier *all = all_carriers;
+	idle_carriers = all_carriers = NULL;
+	looking = 0;
+	pthread_mutex_unlock(&carrier_lock);
+	for (struct carrier *c = all, *next; c; c = next) {
+		next = c->next_all;
+		if (deft_thread_join_by(c->thread, by))
+			deft_free(c);
+	}
+	pthread_mutex_lock(&carrier_lock);
+	carriers_ending = false;
+	pthread_mutex_unlock(&carrier_lock);
+}
+
+void deft_threads_end(void)
+{
+	struct timespec by = {0, 0};
+	carriers_end(&by);
+	workers_end(&by);
+	deft_run_canceller_end(&by);
 }
 
 void deft_carrier_will_look(void)
@@ -306,12 +398,12 @@ void deft_carrier_after_fork(void)
 	 * reset by assignment, as they were made: a call into libc's
 	 * pthread_mutex_init would cost a test's process a page fault. */
 	idle_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	idle_workers = NULL;
+	idle_workers = all_workers = NULL;
 	runner_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	carrier_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	runq_head = NULL;
 	runq_tail = &runq_head;
 	runq_len = 0;
 	looking = 0;
-	idle_carriers = NULL;
+	idle_carriers = all_carriers = NULL;
 }

@@ -442,6 +442,7 @@ void deft_child_run(const struct deft_test_def *def, int chan, int out,
 	/* What the test pushed on the run's cleanup stack was pushed in this
 	 * process, which is its run: it is torn down here. */
 	deft_main_cleanups_run();
+	deft_threads_end();
 
 	flush_stdio();
 	send_parts(DEFT_MSG_DONE, NULL, 0, NULL, 0, NULL, 0);

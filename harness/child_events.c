@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static unsigned last_id;                /* the run's ids of tests */
@@ -559,6 +560,19 @@ void deft_sup_finish(struct child *c)
 		deft_log_on(blamed, why.data);
 	bool failed = ending != DEFT_ENDED || c->held_end.len == 0;
 	unsigned top = c->open[0].id;
+	/* deft's own end is _exit(0): what else ended the process after the
+	 * test was a tool that checks it as it exits (valgrind's
+	 * --error-exitcode), which writes its report to its own log. */
+	if (ending == DEFT_ENDED &&
+	    (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)) {
+		logf_on(top, true, "deft: test process %d exited with status "
+		        "%d after the test ended: a tool that checks a process "
+		        "as it exits (valgrind's --error-exitcode) found an "
+		        "error in it; the tool's log has its report, under "
+		        "that pid", (int)c->pid, WIFEXITED(c->status)
+		        ? WEXITSTATUS(c->status) : -1);
+		failed = true;
+	}
 	/* Processes left running are a leak: -leaks says what they cost. */
 	if (c->leftovers.len && deft_opt.leaks != DEFT_LEAKS_OFF) {
 		bool fails = deft_opt.leaks == DEFT_LEAKS_FAIL;

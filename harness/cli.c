@@ -540,6 +540,7 @@ int t_main(int argc, char **argv)
 	deft_run_exit_hold();
 	bool cleaned = deft_main_cleanups_run();
 	bool written = deft_report_finish();
+	deft_threads_end();
 	deft_run_exit_unwatch();
 	deft_premature_exit_mark(false);
 	deft_filter_free(deft_opt.run);

@@ -68,7 +68,7 @@ static void hooks_start(struct hook_list *h)
 	for (size_t i = 0; i < h->n; i++) {
 		struct t_stop *copy = deft_xcalloc(1, sizeof(*copy));
 		*copy = *h->v[i];
-		if (deft_thread_start(hook_main, copy) != 0) {
+		if (deft_thread_start(hook_main, copy, NULL) != 0) {
 			/* No thread to spare: run it here, late but once. */
 			deft_free(copy);
 			h->v[i]->fn(h->v[i]->arg);

@@ -189,9 +189,18 @@ DEFT_NORETURN void deft_stop(T *t);
 
 /* ---- carrier.c: what test bodies run on ---- */
 
-/* Starts fn(arg) on a detached thread.
+/* Starts fn(arg) on a thread: detached, or joinable with its handle in
+ * *join when join is not NULL.
  * RETURNS: 0, or pthread_create's error. */
-int deft_thread_start(void *(*fn)(void *), void *arg);
+int deft_thread_start(void *(*fn)(void *), void *arg, pthread_t *join);
+/* Joins th if it ends by *by (CLOCK_REALTIME; a second from now if *by
+ * is zero, set then), else detaches it: the process ends with it.
+ * RETURNS: whether th was joined. */
+bool deft_thread_join_by(pthread_t th, struct timespec *by);
+/* Ends deft's own idle threads (the carriers, the workers, the canceller)
+ * and waits for them, once every test has ended: a thread still alive at
+ * exit holds memory that valgrind's leak check calls possibly lost. */
+void deft_threads_end(void);
 /* Runs t on a fiber of its own and returns when it is done (true) or has
  * paused in t_parallel (false; its parent's family owns it then). */
 bool deft_test_spawn(T *t, t_fn *fn, void *arg);
@@ -287,6 +296,9 @@ void deft_ctx_set_timeout(double seconds, double grace);
 void deft_run_canceller_wanted(void);
 /* deft_ctx_after_fork's half: the child's own canceller thread. */
 void deft_run_canceller_after_fork(void);
+/* deft_threads_end's part: ends the canceller thread, if there is one
+ * (joined by *by, as deft_thread_join_by), and closes its pipe. */
+void deft_run_canceller_end(struct timespec *by);
 /* In a test's own process: the test's deadline, seconds from now (0:
  * none), and what set it ("-timeout 2s"), for the contexts' cause.  The
  * thread that cancels contexts starts with the first one, so a test that

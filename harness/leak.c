@@ -619,6 +619,28 @@ static bool thread_outlived(const struct deft_leak *l,
 	return false;
 }
 
+/* Fails t with "head:detail" and how to allow it, or with -leaks=warn
+ * only logs "head (-leaks=warn):detail" and says on the console that t
+ * leaked (what: "" or " memory"). */
+static void blame(T *t, const char *what, const char *head,
+                  const char *detail, const char *how)
+{
+	struct deft_buf b = DEFT_BUF_INIT;
+	bool warn = deft_opt.leaks == DEFT_LEAKS_WARN;
+	deft_buf_printf(&b, "%s%s:%s%s", head, warn ? " (-leaks=warn)" : "",
+	                detail, warn ? "" : how);
+	if (warn) {
+		deft_emit(t, NULL, 0, "%s", b.data);
+		char note[256];
+		snprintf(note, sizeof(note), "deft: warning: test %s leaked%s "
+		         "(-leaks=warn); -v shows what\n", t->name, what);
+		deft_report_note(note);
+	} else {
+		deft_fail_at(t, NULL, 0, "%s", b.data);
+	}
+	deft_buf_free(&b);
+}
+
 static void report(T *t, struct deft_leak *l, const struct snapshot *now)
 {
 	struct deft_buf msg = DEFT_BUF_INIT;
@@ -627,22 +649,32 @@ static void report(T *t, struct deft_leak *l, const struct snapshot *now)
 		deft_buf_free(&msg);
 		return;
 	}
-	bool warn = deft_opt.leaks == DEFT_LEAKS_WARN;
-	const char *head = v.leaks == 1 ? "a leak" : "leaks";
-	if (warn) {
-		deft_emit(t, NULL, 0, "%s, still there after the test's "
-		          "cleanups (-leaks=warn):%s", head, msg.data);
-		char note[256];
-		snprintf(note, sizeof(note), "deft: warning: test %s leaked "
-		         "(-leaks=warn); -v shows what\n", t->name);
-		deft_report_note(note);
-	} else {
-		deft_fail_at(t, NULL, 0, "%s, still there after the test's "
-		             "cleanups:%s\n(allow them with -leaks=warn or "
-		             "-leaks=off, or one with t_leak_ignore_fd or "
-		             "t_leak_ignore_thread_name)", head, msg.data);
-	}
+	blame(t, "", v.leaks == 1 ? "a leak, still there after the test's "
+	                              "cleanups"
+	                            : "leaks, still there after the test's "
+	                              "cleanups",
+	        msg.data, "\n(allow them with -leaks=warn or -leaks=off, or "
+	        "one with t_leak_ignore_fd or t_leak_ignore_thread_name)");
 	deft_buf_free(&msg);
+}
+
+/* LeakSanitizer's, when the program has it (built with
+ * -fsanitize=address or =leak).  Its report goes to stderr. */
+__attribute__((weak)) int __lsan_do_recoverable_leak_check(void);
+
+/* In a test's own process what LeakSanitizer finds unreachable after the
+ * test's cleanups is the test's: deft's own memory there is reachable.
+ * Without isolation it would be every test's so far: LeakSanitizer
+ * reports the run's at exit. */
+static void check_memory(T *t)
+{
+	if (__lsan_do_recoverable_leak_check == NULL ||
+	    !__lsan_do_recoverable_leak_check())
+		return;
+	blame(t, " memory", "memory leaked, unreachable after the test's "
+	        "cleanups", " LeakSanitizer's report is the test's stderr",
+	        "\n(allow it with -leaks=warn or -leaks=off, or "
+	        "LSAN_OPTIONS=suppressions=FILE)");
 }
 
 void deft_leak_after(T *t)
@@ -678,6 +710,8 @@ void deft_leak_after(T *t)
 				report(t, l, &now);
 			deft_snapshot_free(&now);
 		}
+		if (deft_child_isolated())
+			check_memory(t);
 	}
 	deft_snapshot_free(&l->before);
 	pthread_mutex_destroy(&l->mu);

@@ -227,7 +227,7 @@ static void hand_over_run(T *t)
 {
 	run_inline = NULL;
 	handed_over = true;
-	int rc = deft_thread_start(resume_main, NULL);
+	int rc = deft_thread_start(resume_main, NULL, NULL);
 	if (rc != 0) {
 		fprintf(stderr, "deft: cannot start a thread to carry on "
 		        "after %s paused: %s\n", t->name, strerror(rc));

@@ -32,6 +32,7 @@ static bool timed_out;                  /* the run's deadline passed */
 static volatile sig_atomic_t early_signo; /* came before the canceller */
 
 static int wake_pipe[2] = {-1, -1};
+static pthread_t canceller;             /* while wake_pipe is open */
 static bool interrupted;                /* by SIGINT or SIGTERM */
 static int interrupted_by;              /* which */
 
@@ -158,6 +159,8 @@ static void *canceller_main(void *arg)
 			unsigned char signo;
 			if (read(wake_pipe[0], &signo, 1) != 1)
 				continue;
+			if (signo == 0)
+				return NULL;    /* deft_run_canceller_end */
 			snprintf(cause, sizeof(cause), "interrupted: %s",
 			         signo == SIGINT ? "SIGINT" :
 			         signo == SIGTERM ? "SIGTERM" : "signal");
@@ -208,7 +211,7 @@ static void start_canceller(void)
 	deft_leak_ignore_own_fd(wake_pipe[1]);
 	if (early_signo)
 		deft_ctx_interrupt(early_signo);
-	if (deft_thread_start(canceller_main, NULL) != 0) {
+	if (deft_thread_start(canceller_main, NULL, &canceller) != 0) {
 		close(wake_pipe[0]);
 		close(wake_pipe[1]);
 		wake_pipe[0] = wake_pipe[1] = -1;
@@ -355,6 +358,21 @@ void deft_run_canceller_wanted(void)
 		canceller_lazy = false;
 		start_canceller();
 	}
+}
+
+void deft_run_canceller_end(struct timespec *by)
+{
+	if (wake_pipe[0] < 0)
+		return;
+	unsigned char end = 0;
+	if (write(wake_pipe[1], &end, 1) != 1)
+		return;
+	deft_thread_join_by(canceller, by);
+	/* Forgotten before closed: a signal's handler writes to it. */
+	int fds[2] = {wake_pipe[0], wake_pipe[1]};
+	wake_pipe[0] = wake_pipe[1] = -1;
+	close(fds[0]);
+	close(fds[1]);
 }
 
 void deft_run_canceller_after_fork(void)

@@ -635,7 +635,11 @@ bool deft_expect_death(T *t, const char *file, int line, const char *what,
  *     values; deft restores them, and the working directory and umask
  *     too, so the next test starts as this one did;
  *   - the working directory and the umask changed;
- *   - child processes started and not waited for, running or zombie.
+ *   - child processes started and not waited for, running or zombie;
+ *   - memory no longer reachable, when the program is built with
+ *     -fsanitize=address or =leak and the test has a process of its own
+ *     (the default): LeakSanitizer's report, with where each block was
+ *     allocated, is the test's stderr.
  *
  * A leak verdict is re-checked once before it is reported.  With
  * -leaks=fail (the default) a leak fails the test; -leaks=warn only

@@ -226,7 +226,9 @@ static void count_held(void)
  * exit(). */
 static struct deft_reporter *volatile dropped, *volatile forked_off,
                             *volatile finished;
-static struct deft_tree forgotten_tests;
+/* The runner's open tests, in a test's process; volatile, or a compiler
+ * drops a store that is never read, and LeakSanitizer with it. */
+static volatile struct deft_tree forgotten_tests;
 
 void deft_report_reset(void)
 {

@@ -10,7 +10,9 @@ program can build against with pkg-config.  reports_check.py checks the
 -json, -junit and -tap reports, sharding and the Meson and CMake examples
 with the tools that read them; misbehave_check.py that crashing, hanging
 and flooding tests are blamed right, and interrupts; crash_check.py that
-a crash in the runner's own process still finishes every report.  The
+a crash in the runner's own process still finishes every report;
+memory_check.py that the errors valgrind and LeakSanitizer find fail
+their tests.  The
 last line is the sum: "N passed, N failed, N skipped".
 """
 import os
@@ -20,6 +22,7 @@ import sys
 import tempfile
 
 import crash_check
+import memory_check
 import misbehave_check
 import reports_check
 
@@ -197,6 +200,7 @@ def main():
         reports_check.check_reports(totals, v, build)
         misbehave_check.check_misbehave(totals, v, build)
         crash_check.check_crashes(totals, v, build)
+        memory_check.check_memory(totals, v, build)
         check_cpus(totals, v, build)
     totals.unittests("report tool (selftest/py)",
                      os.path.join(ROOT, "selftest", "py"))
