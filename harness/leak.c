@@ -650,11 +650,11 @@ static void report(T *t, struct deft_leak *l, const struct snapshot *now)
 		return;
 	}
 	blame(t, "", v.leaks == 1 ? "a leak, still there after the test's "
-	                              "cleanups"
-	                            : "leaks, still there after the test's "
-	                              "cleanups",
-	        msg.data, "\n(allow them with -leaks=warn or -leaks=off, or "
-	        "one with t_leak_ignore_fd or t_leak_ignore_thread_name)");
+	                            "cleanups"
+	                          : "leaks, still there after the test's "
+	                            "cleanups",
+	      msg.data, "\n(allow them with -leaks=warn or -leaks=off, or one "
+	      "with t_leak_ignore_fd or t_leak_ignore_thread_name)");
 	deft_buf_free(&msg);
 }
 
@@ -672,9 +672,9 @@ static void check_memory(T *t)
 	    !__lsan_do_recoverable_leak_check())
 		return;
 	blame(t, " memory", "memory leaked, unreachable after the test's "
-	        "cleanups", " LeakSanitizer's report is the test's stderr",
-	        "\n(allow it with -leaks=warn or -leaks=off, or "
-	        "LSAN_OPTIONS=suppressions=FILE)");
+	      "cleanups", " LeakSanitizer's report is the test's stderr",
+	      "\n(allow it with -leaks=warn or -leaks=off, or "
+	      "LSAN_OPTIONS=suppressions=FILE)");
 }
 
 void deft_leak_after(T *t)
