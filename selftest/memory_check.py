@@ -42,10 +42,11 @@ PASSING = ["keeps_a_block", "uses_fixtures", "runs_subtests",
 TIMEOUT = 300
 
 
-def run(argv):
+def run(argv, env=None):
     try:
         return subprocess.run(argv, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=TIMEOUT)
+                              stderr=subprocess.PIPE, timeout=TIMEOUT,
+                              env=dict(os.environ, **(env or {})))
     except subprocess.TimeoutExpired as e:
         return subprocess.CompletedProcess(argv, "timeout", e.stdout or b"",
                                            e.stderr or b"")
@@ -170,14 +171,17 @@ def check_valgrind(totals, build):
                      f"{err[-2000:]}\nfailures {sorted(failures)}")
 
     clean = ["-skip", "^(leaks_a_block|writes_past_a_block)$"]
-    proc = run([*VALGRIND, exe, "-isolation", "none", "-json", *clean])
-    action, output, bad = results(proc.stdout)
-    totals.check(f"{name}: -isolation none: deft's threads leave nothing "
-                 f"possibly lost",
-                 proc.returncode == 0 and not bad and
-                 all(action.get(t) == "pass" for t in PASSING),
-                 f"status {proc.returncode}, want 0\n{action}\n"
-                 f"{proc.stderr.decode('utf-8', 'replace')[-3000:]}")
+    for how, env in (("", None), (", exit(t_run_tests(m))",
+                                  {"DEFT_MEMORY_EXIT": "1"})):
+        proc = run([*VALGRIND, exe, "-isolation", "none", "-json", *clean],
+                   env)
+        action, output, bad = results(proc.stdout)
+        totals.check(f"{name}: -isolation none{how}: deft's threads leave "
+                     f"nothing possibly lost",
+                     proc.returncode == 0 and not bad and
+                     all(action.get(t) == "pass" for t in PASSING),
+                     f"status {proc.returncode}, want 0\n{action}\n"
+                     f"{proc.stderr.decode('utf-8', 'replace')[-3000:]}")
 
     proc = run([exe, "-json"])
     action, output, bad = results(proc.stdout)

@@ -4,6 +4,9 @@
  * LeakSanitizer in the ASan build.  Two tests have one each; the others,
  * which use deft's fixtures, subtests and parallel subtests and keep
  * memory reachable, must not be blamed for deft's own memory.
+ *
+ * With DEFT_MEMORY_EXIT set, TEST_MAIN ends the run with
+ * exit(t_run_tests(m)), as Go's os.Exit(m.Run()).
  */
 #define _GNU_SOURCE
 #include <deft.h>
@@ -81,4 +84,12 @@ TEST(runs_subtests)
 		snprintf(name, sizeof(name), "sub%d", i);
 		t_run(t, name, in_parallel, NULL);
 	}
+}
+
+TEST_MAIN(m)
+{
+	int status = t_run_tests(m);
+	if (getenv("DEFT_MEMORY_EXIT"))
+		exit(status);
+	return status;
 }
