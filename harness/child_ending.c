@@ -100,7 +100,10 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 			                c->hung_in_cleanup ? " in a cleanup"
 			                                   : "", timeout);
 		}
-		deft_buf_printf(detail, "timed out after %s", timeout);
+		/* What follows "test timed out: " in the reports. */
+		deft_buf_printf(detail, "%safter %s%s",
+		                c->hung_in_cleanup ? "in a cleanup " : "",
+		                timeout, c->by_run_timeout ? " (-timeout)" : "");
 		/* Computing, or waiting (or starved of CPU, on a loaded
 		 * machine)?  The process's CPU time tells. */
 		char cpu[64];
@@ -129,7 +132,10 @@ enum deft_ending deft_sup_describe_end(struct child *c, struct deft_buf *why,
 		return DEFT_TIMED_OUT;
 	}
 	if (c->forced == DEFT_INTERRUPTED) {
-		deft_buf_puts(detail, "interrupted");
+		if (c->stage == KILLED)
+			deft_buf_puts(detail, c->stopped_by
+			              ? "killed while its process was stopped"
+			              : "killed");
 		deft_buf_printf(why, "deft: the run was interrupted %s",
 		                c->stage != KILLED ? "while this test ran"
 		                : c->stopped_by ? "while its process was "

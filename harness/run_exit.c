@@ -201,9 +201,10 @@ void deft_run_end_now(const char *why, bool interrupted, int status)
 		unsigned id = deft_report_newest_open(NULL);
 		if (id) {
 			deft_log_on(id, why);
-			deft_run_end_open(interrupted ? DEFT_INTERRUPTED : DEFT_TIMED_OUT,
-			         NULL, NULL,
-			         interrupted ? "interrupted" : "timed out");
+			deft_run_end_open(interrupted ? DEFT_INTERRUPTED
+			                              : DEFT_TIMED_OUT,
+			                  NULL, NULL,
+			                  interrupted ? NULL : "the run's -timeout");
 		} else {
 			char note[256];
 			snprintf(note, sizeof(note), "%s\n", why);

@@ -68,7 +68,10 @@ struct deft_test_info {
 struct deft_test_end {
 	enum deft_result result;
 	enum deft_ending ending;
-	const char *detail;     /* e.g. "signal SIGSEGV"; NULL if none */
+	/* what follows "test <ending>: " in the reports, so not the
+	 * ending again: "SIGSEGV (Segmentation fault)", "after 2s";
+	 * NULL if nothing more */
+	const char *detail;
 	double elapsed;         /* seconds */
 	/* top-level tests: this failed run will be followed by another
 	 * (-retries); it and its subtests count in no total */

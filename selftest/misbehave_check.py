@@ -244,6 +244,7 @@ def check_misbehave(totals, variant, build):
         check_stdout_gone(totals, variant, exe, tmp)
         check_suspend(totals, variant, exe)
         check_deep_hang(totals, variant, exe, tmp)
+        check_run_timeout_message(totals, variant, exe, tmp)
         if variant != "asan":
             check_slow_addr2line(totals, variant, exe, tmp)
     check_deadline_while_stalled(totals, variant, build)
@@ -441,7 +442,8 @@ def check_deep_hang(totals, variant, exe, tmp):
     # The timeout lands on the innermost subtest started by then: all 300
     # unless the machine is slow
     timed_out = re.findall(r"\n +not ok 1 - (deep_hang(?:/d)*)\n +---\n +"
-                           r"message: \"test timed out: ", out)
+                           r"message: \"test timed out: after 1s\"\n",
+                           out)
     levels = max((n.count("/d") for n in
                   re.findall(r"ok \d+ - (deep_hang(?:/d)*)\n", out)),
                  default=0)
@@ -589,16 +591,42 @@ def wait_until(cond, seconds=3):
     return True
 
 
-def check_junit_interrupted(totals, name, xml, test):
-    """The JUnit file xml is valid and names test, once, interrupted."""
+def check_junit_interrupted(totals, name, xml, test, message):
+    """The JUnit file xml is valid and names test, once, interrupted, its
+    error's message= being message."""
     ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
         if os.path.exists(xml) else (False, "no JUnit file")
     cases = [] if not ok else [
         c for c in ET.parse(xml).getroot().iter("testcase")
         if c.get("name") == test and "interrupted" in
         ET.tostring(c, encoding="unicode")]
+    got = [c.find("error").get("message") if c.find("error") is not None
+           else None for c in cases]
     totals.check(f"{name}: JUnit complete, valid, names the test "
-                 f"interrupted", ok and len(cases) == 1, err[-2000:])
+                 f"interrupted ({message!r})",
+                 ok and got == [message], f"{got}\n{err[-2000:]}")
+
+
+def check_run_timeout_message(totals, variant, exe, tmp):
+    """A test still running at the run's deadline, deaf to it, is killed
+    (in its process) or ends the run (without isolation): JUnit's
+    message= says the run's -timeout ended it, once."""
+    for args, message in (
+            ([], "test timed out: after 300ms (-timeout)"),
+            (["-isolation", "none"], "test timed out: the run's -timeout")):
+        xml = os.path.join(tmp, "run_timeout.xml")
+        name = f"{variant}: misbehave: -timeout {' '.join(args)}".rstrip()
+        proc = subprocess.run([exe, "-run", "^sleeps$", "-timeout", "300ms",
+                               "-grace", "200ms", "-junit", xml, *args],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=60)
+        ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
+            if os.path.exists(xml) else (False, "no JUnit file")
+        got = [] if not ok else [
+            e.get("message") for e in ET.parse(xml).getroot().iter("error")]
+        totals.check(f"{name}: JUnit's message= is {message!r}",
+                     ok and got == [message], f"status {proc.returncode}, "
+                     f"{got}\n{err[-2000:]}\n{proc.stdout[-2000:]!r}")
 
 
 def check_stdout_gone(totals, variant, exe, tmp):
@@ -623,7 +651,8 @@ def check_stdout_gone(totals, variant, exe, tmp):
                  proc.returncode == 128 + signal.SIGPIPE and not left,
                  f"status {proc.returncode}, still running {left}\n{head!r}"
                  f"\n{err[-2000:]!r}")
-    check_junit_interrupted(totals, name, xml, "output_spam")
+    check_junit_interrupted(totals, name, xml, "output_spam",
+                            "test interrupted")
 
 
 def check_suspend(totals, variant, exe):
@@ -658,22 +687,27 @@ def check_suspend(totals, variant, exe):
 def check_interrupt(totals, variant, exe, tmp):
     # any signal that would end the runner interrupts it as SIGINT does
     none = ["-isolation", "none"]
-    for sig, signals, how, verdict, fast, args in (
+    # JUnit's message= for the test: killed, with a process of its own
+    killed, ended = "test interrupted: killed", "test interrupted"
+    for sig, signals, how, verdict, fast, args, message in (
             (signal.SIGINT, 1, "SIGINT", r"deft: the run was interrupted "
-             r"and the test did not stop in time: killed", False, []),
+             r"and the test did not stop in time: killed", False, [],
+             killed),
             (signal.SIGINT, 2, "a second SIGINT",
-             r"deft: the run was interrupted", True, []),
+             r"deft: the run was interrupted", True, [], killed),
             (signal.SIGINT, 2, "a second SIGINT with -isolation none",
              r"deft: interrupted again by SIGINT: the run ends here", True,
-             none),
+             none, ended),
             (signal.SIGTERM, 1, "SIGTERM with -isolation none",
              r"deft: interrupted by SIGTERM, and the test did not stop "
-             r"within the 1s grace period: the run ends here", False, none),
+             r"within the 1s grace period: the run ends here", False, none,
+             ended),
             (signal.SIGHUP, 2, "two SIGHUPs", r"deft: interrupted by "
-             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True, []),
+             r"SIGHUP(.*\n)*.*deft: the run was interrupted", True, [],
+             killed),
             (signal.SIGRTMIN + 2, 2, "two SIGRTMIN+2", r"deft: interrupted "
              r"by SIGRTMIN\+2(.*\n)*.*deft: the run was interrupted", True,
-             [])):
+             [], killed)):
         xml = os.path.join(tmp, f"interrupt{signals}.xml")
         status, out, took = run_interrupted(exe, xml, signals, sig, args)
         name = f"{variant}: misbehave: {how}"
@@ -684,4 +718,4 @@ def check_interrupt(totals, variant, exe, tmp):
         # -grace 1s: a second SIGINT must not wait for it
         totals.check(f"{name}: ends {'at once' if fast else 'after -grace'}",
                      took < 0.7 if fast else 0.9 < took < 5, f"{took:.1f}s")
-        check_junit_interrupted(totals, name, xml, "sleeps")
+        check_junit_interrupted(totals, name, xml, "sleeps", message)
