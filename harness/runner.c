@@ -219,9 +219,22 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 	deft_ctx_cancel_test(t, "context canceled: the test is done and its "
 	                     "cleanups are running");
 	deft_cleanups_run_all(t);
-	if (t->depth == 0 && !t->is_main_cleanup && deft_run_timed_out())
-		deft_fail_at(t, NULL, 0, "deft: the run timed out (-timeout) "
-		             "while the test ran");
+	/* As a test's process is, when the run ends or is interrupted while
+	 * it runs (deft_sup_describe_end). */
+	enum deft_ending ending = DEFT_ENDED;
+	const char *detail = NULL;
+	if (t->depth == 0 && !t->is_main_cleanup && !deft_child_isolated()) {
+		if (deft_run_timed_out()) {
+			deft_fail_at(t, NULL, 0, "deft: the run timed out "
+			             "(-timeout) while the test ran");
+			ending = DEFT_TIMED_OUT;
+			detail = "the run's -timeout";
+		} else if (deft_run_interrupted()) {
+			deft_fail_at(t, NULL, 0, "deft: the run was "
+			             "interrupted while this test ran");
+			ending = DEFT_INTERRUPTED;
+		}
+	}
 	if (t->depth == 0)
 		deft_leak_after(t);
 	/* A test resumed by a carrier thread is not its parent's now. */
@@ -232,7 +245,7 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 	t->retried = res == DEFT_FAIL && will_retry(t);
 	if (res == DEFT_FAIL && !t->retried)
 		__atomic_add_fetch(&deft_failures, 1, __ATOMIC_RELAXED);
-	struct deft_test_end end = {res, DEFT_ENDED, NULL,
+	struct deft_test_end end = {res, ending, detail,
 	                            t->elapsed_before +
 	                            deft_seconds_since(&t->started),
 	                            t->retried};

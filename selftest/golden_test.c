@@ -112,6 +112,10 @@ static const struct golden cases[] = {
 	{"parallel", "parallel", {"-v", "-isolation=none"}},
 	{"parallel_quiet", "parallel", {"-parallel", "1", "-isolation=none"}},
 	{"parallel_processes", "parallel", {"-v", "-skip", "interrupt"}},
+	/* A test running when the run is interrupted ends as interrupted,
+	 * though it stopped when asked, as in a process of its own. */
+	{"parallel_interrupt_tap", "parallel",
+	 {"-tap", "-isolation=none", "-run", "interrupted_by_sigint|top_par"}},
 	{"group", "group", {0}},
 	{"parallel_after_setenv", "process_state", {"-v"}},
 	{"group_limit_verbose", "group", {"-v", "-run", "all_pass"}},
