@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ struct frame {
 	uint64_t addr;
 	Dl_info info;
 	bool found;
+	bool trampoline;        /* where a signal handler returns to */
 	bool known;             /* looked up with addr2line, or tried */
 	const char *function;   /* from addr2line, or NULL */
 	const char *place;      /* file:line from addr2line, or NULL */
@@ -294,15 +296,49 @@ out:
 	deft_free(which);
 }
 
+/* The code of the trampoline a signal handler returns to, which makes
+ * the rt_sigreturn system call (glibc's __restore_rt, a sanitizer's own,
+ * the kernel's in the vDSO). */
+#if defined(__x86_64__)
+/* mov $15, %rax; syscall */
+#define SIGRETURN_CODE 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05
+#elif defined(__aarch64__)
+/* mov x8, #139; svc #0 */
+#define SIGRETURN_CODE 0x68, 0x11, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4
+#endif
+
+/* Whether addr is such a trampoline: read without faulting, since the
+ * address may be anything a broken stack held. */
+static bool is_trampoline(uint64_t addr)
+{
+#ifdef SIGRETURN_CODE
+	static const unsigned char code[] = {SIGRETURN_CODE};
+	unsigned char have[sizeof(code)];
+	struct iovec local = {have, sizeof(have)};
+	struct iovec remote = {(void *)(uintptr_t)addr, sizeof(have)};
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) ==
+	               (ssize_t)sizeof(have) &&
+	       memcmp(have, code, sizeof(code)) == 0;
+#else
+	(void)addr;
+	return false;
+#endif
+}
+
 void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
                     const char *indent)
 {
 	struct frame *frames = deft_xcalloc(n ? n : 1, sizeof(*frames));
 	for (size_t i = 0; i < n; i++) {
 		frames[i].addr = addrs[i];
+		frames[i].trampoline = i > 0 && is_trampoline(addrs[i]);
+		if (frames[i].trampoline)
+			continue;
 		/* A return address points after the call: look up the call
-		 * itself, except for the frame that faulted. */
-		uint64_t lookup = i == 0 ? addrs[i] : addrs[i] - 1;
+		 * itself, except for the frame that faulted and one a
+		 * signal interrupted, whose address is where it was. */
+		uint64_t lookup = i == 0 || frames[i - 1].trampoline
+		                  ? addrs[i] : addrs[i] - 1;
 		frames[i].found = dladdr((void *)(uintptr_t)lookup,
 		                         &frames[i].info) != 0 &&
 		                  frames[i].info.dli_fname != NULL;
@@ -345,10 +381,16 @@ void deft_symbolize(struct deft_buf *out, const uint64_t *addrs, size_t n,
 		/* What called the test's body or its cleanups is deft's own
 		 * runner: the same in every report, so left out. */
 		below_test |= fn && (strcmp(fn, "deft_call_stoppable") == 0 ||
+		                     strcmp(fn, "deft_call_def") == 0 ||
 		                     strcmp(fn, "deft_test_run") == 0);
 		if (below_test)
 			continue;
 		deft_buf_printf(out, "%s#%-2zu ", indent, i);
+		if (f->trampoline) {
+			/* gdb's words */
+			deft_buf_puts(out, "<signal handler called>\n");
+			continue;
+		}
 		deft_buf_puts(out, fn ? fn : "??");
 		if (f->place)
 			deft_buf_printf(out, " at %s", f->place);

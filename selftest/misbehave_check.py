@@ -92,6 +92,11 @@ def expectations(variant):
                                     "abort_call"),
                                 # flushed after the crash report
                                 r"left without a newline"]),
+        ("abort_in_handler", "fail",
+         [r"deft: test crashed: SIGABRT \(Aborted\)\n",
+          r" +#\d+ +abort_on_usr1 at .*misbehave\.c:\d+\n(.*\n)*?"
+          r" +#\d+ +<signal handler called>\n(.*\n)*?" +
+          FRAME.format("abort_in_handler")]),
         ("failed_assert", "fail", [r"Assertion `zero == 1' failed\.\n(.*\n)*"
                                    r" +deft: test crashed: SIGABRT",
                                    FRAME.format("failed_assert")]),

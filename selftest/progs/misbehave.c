@@ -89,6 +89,21 @@ TEST(abort_call)
 	abort();
 }
 
+static void abort_on_usr1(int sig)
+{
+	(void)sig;
+	abort();
+}
+
+/* Crashes in a signal handler of its own: the backtrace goes on through
+ * the handler into the code the signal interrupted. */
+TEST(abort_in_handler)
+{
+	signal(SIGUSR1, abort_on_usr1);
+	raise(SIGUSR1);
+	t_error(t, "the handler returned");
+}
+
 TEST(failed_assert)
 {
 	assert(zero == 1);
