@@ -306,6 +306,8 @@ void deft_run_canceller_end(struct timespec *by);
 void deft_ctx_set_child_deadline(double seconds, const char *what);
 /* Whether the run's -timeout has passed (without isolation). */
 bool deft_run_timed_out(void);
+/* The detail of a test the run's -timeout ended, without isolation. */
+#define DEFT_RUN_TIMEOUT_DETAIL "the run's -timeout"
 
 /* ---- run_exit.c, run_crash.c ---- */
 

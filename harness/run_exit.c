@@ -204,7 +204,8 @@ void deft_run_end_now(const char *why, bool interrupted, int status)
 			deft_run_end_open(interrupted ? DEFT_INTERRUPTED
 			                              : DEFT_TIMED_OUT,
 			                  NULL, NULL,
-			                  interrupted ? NULL : "the run's -timeout");
+			                  interrupted ? NULL
+			                              : DEFT_RUN_TIMEOUT_DETAIL);
 		} else {
 			char note[256];
 			snprintf(note, sizeof(note), "%s\n", why);

@@ -228,7 +228,7 @@ bool deft_test_run(T *t, t_fn *fn, void *arg)
 			deft_fail_at(t, NULL, 0, "deft: the run timed out "
 			             "(-timeout) while the test ran");
 			ending = DEFT_TIMED_OUT;
-			detail = "the run's -timeout";
+			detail = DEFT_RUN_TIMEOUT_DETAIL;
 		} else if (deft_run_interrupted()) {
 			deft_fail_at(t, NULL, 0, "deft: the run was "
 			             "interrupted while this test ran");

@@ -596,17 +596,24 @@ def wait_until(cond, seconds=3):
     return True
 
 
-def check_junit_interrupted(totals, name, xml, test, message):
-    """The JUnit file xml is valid and names test, once, interrupted, its
-    error's message= being message."""
+def junit_errors(xml):
+    """Whether the JUnit file xml is valid (and why not), and its test
+    cases, each as its name and its error's message= (None if none)."""
     ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
         if os.path.exists(xml) else (False, "no JUnit file")
     cases = [] if not ok else [
-        c for c in ET.parse(xml).getroot().iter("testcase")
-        if c.get("name") == test and "interrupted" in
-        ET.tostring(c, encoding="unicode")]
-    got = [c.find("error").get("message") if c.find("error") is not None
-           else None for c in cases]
+        (c.get("name"), c.find("error").get("message")
+         if c.find("error") is not None else None)
+        for c in ET.parse(xml).getroot().iter("testcase")]
+    return ok, err, cases
+
+
+def check_junit_interrupted(totals, name, xml, test, message):
+    """The JUnit file xml is valid and names test, once, interrupted, its
+    error's message= being message."""
+    ok, err, cases = junit_errors(xml)
+    got = [why for case, why in cases
+           if case == test and why and "interrupted" in why]
     totals.check(f"{name}: JUnit complete, valid, names the test "
                  f"interrupted ({message!r})",
                  ok and got == [message], f"{got}\n{err[-2000:]}")
@@ -625,10 +632,8 @@ def check_run_timeout_message(totals, variant, exe, tmp):
                                "-grace", "200ms", "-junit", xml, *args],
                               stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=60)
-        ok, err = xmllint(xml, "jenkins-xunit-junit-10.xsd") \
-            if os.path.exists(xml) else (False, "no JUnit file")
-        got = [] if not ok else [
-            e.get("message") for e in ET.parse(xml).getroot().iter("error")]
+        ok, err, cases = junit_errors(xml)
+        got = [why for _, why in cases if why is not None]
         totals.check(f"{name}: JUnit's message= is {message!r}",
                      ok and got == [message], f"status {proc.returncode}, "
                      f"{got}\n{err[-2000:]}\n{proc.stdout[-2000:]!r}")
